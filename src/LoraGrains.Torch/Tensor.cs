@@ -179,6 +179,18 @@ public sealed unsafe partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>Copies the raw little-endian bytes of all elements (moved to the CPU, row-major) into <paramref name="destination"/>.</summary>
+    public void CopyBytesTo(Span<byte> destination)
+    {
+        var needed = NumEl * DType.ElementSize();
+        if (destination.Length != needed)
+            throw new ArgumentException($"destination has {destination.Length} bytes, tensor has {needed}");
+        fixed (byte* p = destination)
+        {
+            Status.Check(NativeMethods.lg_tensor_copy_to_host(Handle, p, destination.Length));
+        }
+    }
+
     /// <summary>The value of a one-element tensor as a double.</summary>
     public double Item()
     {

@@ -1,0 +1,55 @@
+using LoraGrains.Torch;
+
+namespace LoraGrains.Diffusion.Models.Layers;
+
+/// <summary>A 2-D convolution over NCHW input (torch.nn.Conv2d, square kernel, groups = 1).</summary>
+public sealed class Conv2d : IDisposable
+{
+    /// <summary>Loads <c>{name}.weight</c> [out, in, k, k] and <c>{name}.bias</c> [out].</summary>
+    public Conv2d(ModelContext context, string name, long inChannels, long outChannels, int kernelSize, int stride = 1, int padding = 0, bool bias = true)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Name = name;
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        KernelSize = kernelSize;
+        Stride = stride;
+        Padding = padding;
+        Weight = context.Load(name + ".weight", outChannels, inChannels, kernelSize, kernelSize);
+        Bias = bias ? context.Load(name + ".bias", outChannels) : null;
+    }
+
+    /// <summary>Module path (diffusers naming).</summary>
+    public string Name { get; }
+
+    /// <summary>Input channels.</summary>
+    public long InChannels { get; }
+
+    /// <summary>Output channels.</summary>
+    public long OutChannels { get; }
+
+    /// <summary>Kernel height and width.</summary>
+    public int KernelSize { get; }
+
+    /// <summary>Stride on both axes.</summary>
+    public int Stride { get; }
+
+    /// <summary>Zero padding on both axes.</summary>
+    public int Padding { get; }
+
+    /// <summary>Weight [out, in, k, k].</summary>
+    public Tensor Weight { get; }
+
+    /// <summary>Bias [out], if any.</summary>
+    public Tensor? Bias { get; }
+
+    /// <summary>Applies the convolution.</summary>
+    public Tensor Forward(Tensor x) => Functional.Conv2d(x, Weight, Bias, Stride, Padding);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Weight.Dispose();
+        Bias?.Dispose();
+    }
+}

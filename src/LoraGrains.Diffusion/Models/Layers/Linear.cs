@@ -1,0 +1,43 @@
+using LoraGrains.Torch;
+
+namespace LoraGrains.Diffusion.Models.Layers;
+
+/// <summary>A fully connected layer, y = x·Wᵀ + b (torch.nn.Linear).</summary>
+public sealed class Linear : IDisposable
+{
+    /// <summary>Loads <c>{name}.weight</c> [out, in] and, when <paramref name="bias"/>, <c>{name}.bias</c> [out].</summary>
+    public Linear(ModelContext context, string name, long inFeatures, long outFeatures, bool bias = true)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Name = name;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Weight = context.Load(name + ".weight", outFeatures, inFeatures);
+        Bias = bias ? context.Load(name + ".bias", outFeatures) : null;
+    }
+
+    /// <summary>Module path (diffusers naming), e.g. <c>down_blocks.0.attentions.0.proj_in</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Input features.</summary>
+    public long InFeatures { get; }
+
+    /// <summary>Output features.</summary>
+    public long OutFeatures { get; }
+
+    /// <summary>Weight [out, in].</summary>
+    public Tensor Weight { get; }
+
+    /// <summary>Bias [out], if any.</summary>
+    public Tensor? Bias { get; }
+
+    /// <summary>Applies the layer.</summary>
+    public Tensor Forward(Tensor x) => Functional.Linear(x, Weight, Bias);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Weight.Dispose();
+        Bias?.Dispose();
+    }
+}
