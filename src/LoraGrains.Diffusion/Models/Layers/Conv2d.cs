@@ -3,7 +3,7 @@ using LoraGrains.Torch;
 namespace LoraGrains.Diffusion.Models.Layers;
 
 /// <summary>A 2-D convolution over NCHW input (torch.nn.Conv2d, square kernel, groups = 1).</summary>
-public sealed class Conv2d : IDisposable
+public sealed class Conv2d : IAdaptableLayer, IDisposable
 {
     /// <summary>Loads <c>{name}.weight</c> [out, in, k, k] and <c>{name}.bias</c> [out].</summary>
     public Conv2d(ModelContext context, string name, long inChannels, long outChannels, int kernelSize, int stride = 1, int padding = 0, bool bias = true)

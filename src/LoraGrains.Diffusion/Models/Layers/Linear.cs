@@ -3,7 +3,7 @@ using LoraGrains.Torch;
 namespace LoraGrains.Diffusion.Models.Layers;
 
 /// <summary>A fully connected layer, y = x·Wᵀ + b (torch.nn.Linear).</summary>
-public sealed class Linear : IDisposable
+public sealed class Linear : IAdaptableLayer, IDisposable
 {
     /// <summary>Loads <c>{name}.weight</c> [out, in] and, when <paramref name="bias"/>, <c>{name}.bias</c> [out].</summary>
     public Linear(ModelContext context, string name, long inFeatures, long outFeatures, bool bias = true)

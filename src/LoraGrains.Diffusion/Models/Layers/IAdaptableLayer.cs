@@ -1,0 +1,15 @@
+namespace LoraGrains.Diffusion.Models.Layers;
+
+/// <summary>A layer a LoRA adapter can target (Linear or Conv2d), known by its diffusers module path.</summary>
+public interface IAdaptableLayer
+{
+    /// <summary>Module path in diffusers naming, e.g. <c>mid_block.attentions.0.transformer_blocks.0.attn1.to_q</c>.</summary>
+    string Name { get; }
+}
+
+/// <summary>A model whose Linear and Conv2d layers can be targeted by adapters.</summary>
+public interface IAdaptableModel
+{
+    /// <summary>Every Linear and Conv2d layer, by module path.</summary>
+    IReadOnlyDictionary<string, IAdaptableLayer> AdaptableLayers { get; }
+}
