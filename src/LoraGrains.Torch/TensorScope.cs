@@ -42,6 +42,15 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>This scope stops owning <paramref name="tensor"/> without handing it to an enclosing scope: the caller now disposes it (long-lived state such as weights).</summary>
+    public Tensor Disown(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        var i = owned.LastIndexOf(tensor);
+        if (i >= 0) owned.RemoveAt(i);
+        return tensor;
+    }
+
     /// <summary>Frees every tensor this scope owns and makes the enclosing scope current again.</summary>
     public void Dispose()
     {

@@ -15,9 +15,13 @@ public sealed class Conv2d : IAdaptableLayer, IDisposable
         KernelSize = kernelSize;
         Stride = stride;
         Padding = padding;
-        Weight = context.Load(name + ".weight", outChannels, inChannels, kernelSize, kernelSize);
+        baseWeight = context.Load(name + ".weight", outChannels, inChannels, kernelSize, kernelSize);
+        Adapters = new LowRankAdapters(isConv: true, stride, padding);
         Bias = bias ? context.Load(name + ".bias", outChannels) : null;
     }
+
+    private readonly Tensor baseWeight;
+    private Tensor? fused;
 
     /// <summary>Module path (diffusers naming).</summary>
     public string Name { get; }
@@ -38,18 +42,46 @@ public sealed class Conv2d : IAdaptableLayer, IDisposable
     public int Padding { get; }
 
     /// <summary>Weight [out, in, k, k].</summary>
-    public Tensor Weight { get; }
+    public Tensor Weight => fused ?? baseWeight;
+
+    /// <inheritdoc />
+    public LowRankAdapters Adapters { get; }
+
+    /// <inheritdoc />
+    public bool IsFused => fused is not null;
+
+    /// <inheritdoc />
+    public void Fuse()
+    {
+        Unfuse();
+        if (!Adapters.IsActive) return;
+        using var scope = TensorScope.Enter();
+        fused = scope.Disown(baseWeight + Adapters.ActiveDelta(baseWeight.Shape));
+    }
+
+    /// <inheritdoc />
+    public void Unfuse()
+    {
+        fused?.Dispose();
+        fused = null;
+    }
 
     /// <summary>Bias [out], if any.</summary>
     public Tensor? Bias { get; }
 
     /// <summary>Applies the convolution.</summary>
-    public Tensor Forward(Tensor x) => Functional.Conv2d(x, Weight, Bias, Stride, Padding);
+    public Tensor Forward(Tensor x)
+    {
+        var y = Functional.Conv2d(x, Weight, Bias, Stride, Padding);
+        return fused is null ? Adapters.AddTo(y, x) : y;
+    }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        Weight.Dispose();
+        Unfuse();
+        Adapters.Dispose();
+        baseWeight.Dispose();
         Bias?.Dispose();
     }
 }
