@@ -1,3 +1,5 @@
+using LoraGrains.Diffusion.Composition;
+
 namespace LoraGrains.Diffusion.Pipeline;
 
 /// <summary>What to generate: a text-to-image request with diffusers' parameters.</summary>
@@ -42,6 +44,30 @@ public sealed record GenerationRequest
     /// <summary>CLIP skip as diffusers counts it (0 = last layer; 1 = penultimate, A1111's "Clip skip 2").</summary>
     public int ClipSkip { get; init; }
 
+    /// <summary>Most adapters composed in one image.</summary>
+    public const int MaxAdapters = 16;
+
+    /// <summary>LoRA adapters to compose, in order (Switch rotates in this order).</summary>
+    public IReadOnlyList<AdapterUse> Adapters { get; init; } = [];
+
+    /// <summary>How the adapters are combined.</summary>
+    public CompositionMethod Method { get; init; } = CompositionMethod.Composite;
+
+    /// <summary>Switch interval τ in steps.</summary>
+    public int SwitchEvery { get; init; } = 5;
+
+    /// <summary>Global LoRA scale λ (the multi-LoRA composition paper uses 0.8).</summary>
+    public double LoraScale { get; init; } = 0.8;
+
+    /// <summary>Fusion softmax temperature T.</summary>
+    public double FusionTemperature { get; init; } = 0.1;
+
+    /// <summary>Composite as one UNet forward of batch 2N (each batch segment with its own adapter) instead of N forwards.</summary>
+    public bool BatchedComposite { get; init; } = true;
+
+    /// <summary>Fold a fixed adapter set (Merge, Fusion without schedules) into the UNet weights for the run; unfused afterwards.</summary>
+    public bool FuseFixedAdapters { get; init; } = true;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field and its limit.</summary>
     public void Validate()
     {
@@ -53,6 +79,21 @@ public sealed record GenerationRequest
         CheckSide(Height, nameof(Height));
         if (BatchSize is <= 0 or > MaxBatchSize)
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"batch size must be between 1 and {MaxBatchSize}");
+        ArgumentNullException.ThrowIfNull(Adapters, nameof(Adapters));
+        if (Adapters.Count > MaxAdapters) throw new ArgumentOutOfRangeException(nameof(Adapters), Adapters.Count, $"at most {MaxAdapters} adapters");
+        if (Adapters.Select(a => a.Id).Distinct(StringComparer.Ordinal).Count() != Adapters.Count)
+            throw new ArgumentException("an adapter is listed twice", nameof(Adapters));
+        foreach (var a in Adapters)
+        {
+            if (!double.IsFinite(a.Weight) || Math.Abs(a.Weight) > 10)
+                throw new ArgumentOutOfRangeException(nameof(Adapters), a.Weight, $"adapter '{a.Id}' weight must be between -10 and 10");
+        }
+
+        if (SwitchEvery is < 1 or > MaxSteps) throw new ArgumentOutOfRangeException(nameof(SwitchEvery), SwitchEvery, $"switch interval must be between 1 and {MaxSteps}");
+        if (!double.IsFinite(LoraScale) || Math.Abs(LoraScale) > 10)
+            throw new ArgumentOutOfRangeException(nameof(LoraScale), LoraScale, "LoRA scale must be between -10 and 10");
+        if (!(FusionTemperature > 0) || FusionTemperature > 100)
+            throw new ArgumentOutOfRangeException(nameof(FusionTemperature), FusionTemperature, "fusion temperature must be in (0, 100]");
         if (ClipSkip is < 0 or > 10) throw new ArgumentOutOfRangeException(nameof(ClipSkip), ClipSkip, "clip skip must be between 0 and 10");
     }
 
