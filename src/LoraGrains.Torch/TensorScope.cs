@@ -51,6 +51,13 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>
+    /// Stops tracking every tensor this scope owns, without freeing them and without handing them to the
+    /// enclosing scope: the caller now owns them. Used to build long-lived objects such as model weights:
+    /// build inside a scope so a failure frees what was loaded so far, then detach on success.
+    /// </summary>
+    public void DetachAll() => owned.Clear();
+
     /// <summary>Frees every tensor this scope owns and makes the enclosing scope current again.</summary>
     public void Dispose()
     {
