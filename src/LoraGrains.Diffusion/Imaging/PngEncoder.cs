@@ -103,7 +103,7 @@ public static class PngEncoder
         s.Write(typeBytes);
         s.Write(data);
         Span<byte> c = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(c, PngCrc.Compute(typeBytes, data));
+        BinaryPrimitives.WriteUInt32BigEndian(c, Crc32.Compute(data, Crc32.Compute(typeBytes)));
         s.Write(c);
     }
 }
