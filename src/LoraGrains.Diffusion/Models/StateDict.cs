@@ -14,10 +14,27 @@ public sealed class StateDict
     private readonly Dictionary<string, Stored> tensors = new(StringComparer.Ordinal);
     private readonly HashSet<string> loaded = new(StringComparer.Ordinal);
 
+    // Makes tensors for names not stored (synthetic state dicts): (name, shape, device, dtype) → tensor.
+    private readonly Func<string, long[], Device, DType, Tensor>? synthesize;
+
     private sealed record Stored(SafetensorsFile File, SafetensorsEntry Entry, long[] Shape);
 
     /// <summary>Creates an empty state dict for the component called <paramref name="component"/> (used in messages).</summary>
     public StateDict(string component) => Component = component;
+
+    private StateDict(string component, Func<string, long[], Device, DType, Tensor> synthesize)
+        : this(component) => this.synthesize = synthesize;
+
+    /// <summary>
+    /// A state dict that answers every load of a name it does not store by calling <paramref name="source"/> with
+    /// the name and the shape the layer expects, so a model can be built without a weights file (random weights
+    /// for benchmarks and tests). Such tensors never count as missing or unused.
+    /// </summary>
+    public static StateDict Synthetic(string component, Func<string, long[], Device, DType, Tensor> source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return new StateDict(component, source);
+    }
 
     /// <summary>Component name used in error messages (e.g. "unet").</summary>
     public string Component { get; }
@@ -70,7 +87,11 @@ public sealed class StateDict
     public Tensor Load(string name, Device device, DType dtype, params long[]? expectedShape)
     {
         if (!tensors.TryGetValue(name, out var stored))
+        {
+            if (synthesize is not null && expectedShape is { Length: > 0 }) return synthesize(name, expectedShape, device, dtype);
             throw new ModelLoadException($"{Component}: missing tensor '{name}'");
+        }
+
         if (expectedShape is { Length: > 0 } && !stored.Shape.AsSpan().SequenceEqual(expectedShape))
         {
             throw new ModelLoadException(
