@@ -418,12 +418,8 @@ int lg_randn(const int64_t* shape, int ndim, lg_generator g, int dtype, int dt, 
   return guarded([&] {
     c10::optional<at::Generator> gen;
     if (g != nullptr) gen = g->g;
-    if (gen.has_value()) {
-      std::lock_guard<std::mutex> lock(gen->mutex());
-      Out(out, at::randn(Dims(shape, ndim), gen, Options(dtype, dt, di)));
-    } else {
-      Out(out, at::randn(Dims(shape, ndim), Options(dtype, dt, di)));
-    }
+    // at::randn takes the generator's own lock; locking here as well would deadlock.
+    Out(out, at::randn(Dims(shape, ndim), gen, Options(dtype, dt, di)));
   });
 }
 

@@ -42,6 +42,22 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>This scope stops owning <paramref name="tensor"/> without handing it to an enclosing scope: the caller now disposes it (long-lived state such as weights).</summary>
+    public Tensor Disown(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        var i = owned.LastIndexOf(tensor);
+        if (i >= 0) owned.RemoveAt(i);
+        return tensor;
+    }
+
+    /// <summary>
+    /// Stops tracking every tensor this scope owns, without freeing them and without handing them to the
+    /// enclosing scope: the caller now owns them. Used to build long-lived objects such as model weights:
+    /// build inside a scope so a failure frees what was loaded so far, then detach on success.
+    /// </summary>
+    public void DetachAll() => owned.Clear();
+
     /// <summary>Frees every tensor this scope owns and makes the enclosing scope current again.</summary>
     public void Dispose()
     {

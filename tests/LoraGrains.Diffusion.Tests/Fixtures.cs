@@ -7,7 +7,7 @@ internal static class Fixtures
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "sd-tiny");
+            var candidate = System.IO.Path.Combine(dir.FullName, "tests", "fixtures", "sd-tiny");
             if (Directory.Exists(candidate)) return candidate;
         }
 
