@@ -99,7 +99,7 @@ internal static class GenerateCommand
             YamlPath = yaml,
         };
         using var model = StableDiffusionModel.Load(modelPath ?? embedded, options);
-        var native = model.UNet.Config.SampleSize * model.Vae.Config.DownsampleFactor;
+        var native = (model.UNet.Config.SampleSize ?? 64) * model.Vae.Config.DownsampleFactor;
         request = request with { Width = width ?? native, Height = height ?? native };
         request.Validate();
 

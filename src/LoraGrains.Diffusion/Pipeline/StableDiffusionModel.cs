@@ -31,13 +31,13 @@ public sealed class StableDiffusionModel : IDisposable
         Report = report;
         Device = device;
         DType = dtype;
-        modelHash = new Lazy<string>(() => ModelHash.Short(ModelHash.Sha256(hashedFile)));
+        modelHash = new Lazy<string>(() => Checkpoints.ModelHash.Short(Checkpoints.ModelHash.Sha256(hashedFile)));
         Adapters = new AdapterSet(new Dictionary<string, IAdaptableModel>
         {
-            [LoraComponent.UNet] = unet,
+            [LoraComponent.Unet] = unet,
             [LoraComponent.TextEncoder] = textEncoder,
         });
-        Targets = [.. LoraTargetModule.FromModel(LoraComponent.UNet, unet), .. LoraTargetModule.FromModel(LoraComponent.TextEncoder, textEncoder)];
+        Targets = [.. LoraTargetModule.FromModel(LoraComponent.Unet, unet), .. LoraTargetModule.FromModel(LoraComponent.TextEncoder, textEncoder)];
     }
 
     /// <summary>Display name (the checkpoint's file or folder name).</summary>

@@ -74,7 +74,7 @@ public sealed class StableDiffusionPipeline
             if (fused)
             {
                 activation = Activate(plan.StepSet(0));
-                model.Adapters.Fuse(LoraComponent.UNet);
+                model.Adapters.Fuse(LoraComponent.Unet);
             }
 
             for (var i = 0; i < steps; i++)
@@ -109,8 +109,8 @@ public sealed class StableDiffusionPipeline
         }
         finally
         {
-            if (fused) model.Adapters.Unfuse(LoraComponent.UNet);
-            model.Adapters.Deactivate(LoraComponent.UNet);
+            if (fused) model.Adapters.Unfuse(LoraComponent.Unet);
+            model.Adapters.Deactivate(LoraComponent.Unet);
             activation?.Dispose();
         }
 
@@ -135,12 +135,12 @@ public sealed class StableDiffusionPipeline
     {
         if (set.Ids.Count == 0)
         {
-            model.Adapters.Deactivate(LoraComponent.UNet);
+            model.Adapters.Deactivate(LoraComponent.Unet);
             return null;
         }
 
         var activation = AdapterActivation.Uniform(set.Ids, set.Scales);
-        model.Adapters.Activate(LoraComponent.UNet, activation);
+        model.Adapters.Activate(LoraComponent.Unet, activation);
         return activation;
     }
 
@@ -164,11 +164,11 @@ public sealed class StableDiffusionPipeline
             // Rows ordered (branch, adapter, image): one forward of batch branches·N·B, row r uses adapter (r / B) mod N.
             var rowAdapter = Enumerable.Range(0, (int)(branches * n * batch)).Select(r => (int)(r / batch % n)).ToArray();
             using var activation = AdapterActivation.Segmented(ids, scales, rowAdapter);
-            model.Adapters.Activate(LoraComponent.UNet, activation);
+            model.Adapters.Activate(LoraComponent.Unet, activation);
             var x = Torch.Torch.Cat(Enumerable.Repeat(input, branches * n).ToList());
             var states = textStates.Chunk(branches).SelectMany(s => Enumerable.Repeat(s, n)).ToList();
             var noise = model.UNet.Forward(x, timestep, Torch.Torch.Cat(states));
-            model.Adapters.Deactivate(LoraComponent.UNet);
+            model.Adapters.Deactivate(LoraComponent.Unet);
             var perBranch = noise.Reshape([branches, n, .. input.Shape]).Mean([1]);
             if (!guided) return perBranch.Select(0, 0);
             uncondMean = perBranch.Select(0, 0);
@@ -180,12 +180,12 @@ public sealed class StableDiffusionPipeline
             for (var a = 0; a < n; a++)
             {
                 using var activation = AdapterActivation.Uniform([ids[a]], [scales[a]]);
-                model.Adapters.Activate(LoraComponent.UNet, activation);
+                model.Adapters.Activate(LoraComponent.Unet, activation);
                 var noise = model.UNet.Forward(guided ? Torch.Torch.Cat([input, input]) : input, timestep, textStates);
                 sum = sum is null ? noise : sum + noise;
             }
 
-            model.Adapters.Deactivate(LoraComponent.UNet);
+            model.Adapters.Deactivate(LoraComponent.Unet);
             var mean = sum! / n;
             if (!guided) return mean;
             var parts = mean.Chunk(2);

@@ -146,19 +146,19 @@ public sealed class CompositionReferenceTests : IClassFixture<SdTinyModel>, IDis
         Assert.NotEmpty(layers);
         var before = layers.Select(l => Weight(l).Clone()).ToList();
         using var activation = AdapterActivation.Uniform(Names, [0.8, 0.8]);
-        tiny.Model.Adapters.Activate(LoraComponent.UNet, activation);
-        tiny.Model.Adapters.Fuse(LoraComponent.UNet);
+        tiny.Model.Adapters.Activate(LoraComponent.Unet, activation);
+        tiny.Model.Adapters.Fuse(LoraComponent.Unet);
         Assert.Contains(layers, l => !Weight(l).ContentEquals(before[layers.IndexOf(l)]));
-        tiny.Model.Adapters.Unfuse(LoraComponent.UNet);
-        tiny.Model.Adapters.Deactivate(LoraComponent.UNet);
+        tiny.Model.Adapters.Unfuse(LoraComponent.Unet);
+        tiny.Model.Adapters.Deactivate(LoraComponent.Unet);
         for (var i = 0; i < layers.Count; i++) Assert.True(Weight(layers[i]).ContentEquals(before[i]), layers[i].Name);
         foreach (var t in before) t.Dispose();
     }
 
-    private static Tensor Weight(Models.Layers.IAdaptableLayer layer) => layer switch
+    private static Tensor Weight(Diffusion.Models.Layers.IAdaptableLayer layer) => layer switch
     {
-        Models.Layers.Linear l => l.Weight,
-        Models.Layers.Conv2d c => c.Weight,
+        Diffusion.Models.Layers.Linear l => l.Weight,
+        Diffusion.Models.Layers.Conv2d c => c.Weight,
         _ => throw new InvalidOperationException(),
     };
 }
