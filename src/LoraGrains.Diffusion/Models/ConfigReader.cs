@@ -87,6 +87,20 @@ internal sealed class ConfigReader
     public string String(string key, string fallback) =>
         TryGet(key, out var e) ? (e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Invalid(key, $"must be a string, found {Describe(e)}")) : fallback;
 
+    /// <summary>
+    /// An integer, or null when absent, null or of another kind: for informational keys that other model
+    /// families write differently (e.g. <c>sample_size</c> as a [height, width] list).
+    /// </summary>
+    public int? LenientInt(string key) =>
+        TryGet(key, out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : null;
+
+    /// <summary>A string that may be absent or null.</summary>
+    public string? OptionalString(string key) =>
+        TryGet(key, out var e) ? (e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Invalid(key, $"must be a string, found {Describe(e)}")) : null;
+
+    /// <summary>True when <paramref name="key"/> is present with the value null (which some keys distinguish from absent).</summary>
+    public bool IsNull(string key) => root.TryGetProperty(key, out var e) && e.ValueKind == JsonValueKind.Null;
+
     /// <summary>An array of integers, or <paramref name="fallback"/> when absent or null.</summary>
     public int[] IntArray(string key, int[] fallback)
     {
@@ -106,6 +120,50 @@ internal sealed class ConfigReader
             .Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : throw Invalid(key, $"must be an array of strings, found element {Describe(x)}"))
             .ToArray();
     }
+
+    /// <summary>
+    /// A value per entry of a list of <paramref name="count"/> (e.g. per UNet block): an integer applies to every
+    /// entry (diffusers expands it the same way), an array gives one value each; null when absent or null. The
+    /// array's length is left for the caller's validation to report.
+    /// </summary>
+    public int[]? IntOrArray(string key, int count)
+    {
+        if (!TryGet(key, out var e)) return null;
+        if (e.ValueKind == JsonValueKind.Number) return Enumerable.Repeat(Int(key, 0), count).ToArray();
+        if (e.ValueKind == JsonValueKind.Array && e.EnumerateArray().Any(x => x.ValueKind == JsonValueKind.Array))
+            throw Unsupported(key, "an integer or a flat array of integers");
+        if (e.ValueKind != JsonValueKind.Array) throw Invalid(key, $"must be an integer or an array of integers, found {Describe(e)}");
+        return IntArray(key, []);
+    }
+
+    /// <summary>Throws unless <paramref name="key"/> is absent or null: a feature this engine does not implement.</summary>
+    public void RequireAbsentOrNull(string key)
+    {
+        if (TryGet(key, out _)) throw Unsupported(key, "null");
+    }
+
+    /// <summary>Throws unless <paramref name="key"/> is absent or exactly the JSON <paramref name="rawJson"/> (null included).</summary>
+    public void RequireAbsentOr(string key, string rawJson)
+    {
+        if (root.TryGetProperty(key, out var e) && e.GetRawText() != rawJson) throw Unsupported(key, rawJson);
+    }
+
+    /// <summary>Throws unless <paramref name="key"/> is absent, false, or an array of falses (a per-block flag that is off everywhere).</summary>
+    public void RequireAbsentOrFalse(string key)
+    {
+        if (!root.TryGetProperty(key, out var e)) return;
+        var allFalse = e.ValueKind switch
+        {
+            JsonValueKind.False => true,
+            JsonValueKind.Array => e.EnumerateArray().All(x => x.ValueKind == JsonValueKind.False),
+            _ => false,
+        };
+        if (!allFalse) throw Unsupported(key, "false");
+    }
+
+    /// <summary>Builds the exception for a present value of <paramref name="key"/> that this engine does not support.</summary>
+    public ModelLoadException Unsupported(string key, string supported) =>
+        new($"{Source}: unsupported '{key}' = {(root.TryGetProperty(key, out var e) ? e.GetRawText() : "(absent)")} (supported: {supported})");
 
     private bool TryGet(string key, out JsonElement value) =>
         root.TryGetProperty(key, out value) && value.ValueKind != JsonValueKind.Null;

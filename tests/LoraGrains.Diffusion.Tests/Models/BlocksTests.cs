@@ -93,4 +93,17 @@ public sealed class BlocksTests : IDisposable
         TensorAssert.Close(up.Forward(x), expected, 0, "upsample");
         Assert.Equal([1, 64, 5, 7], up.Forward(x, (5, 7)).Shape);
     }
+
+    [Fact]
+    public void Upsample2D_in_bfloat16_resizes_through_float32_exactly()
+    {
+        using var scope = TensorScope.Enter();
+        using var up = new Upsample2D(context with { DType = DType.BFloat16 }, "up_blocks.0.upsamplers.0", 64);
+        var x = Torch.Torch.Randn([1, 64, 3, 4]).To(DType.BFloat16);
+        // Nearest only copies values, so resizing a float32 copy and narrowing back is exact.
+        var resized = Functional.InterpolateNearest(x.To(DType.Float32), 2).To(DType.BFloat16);
+        var y = up.Forward(x);
+        Assert.Equal(DType.BFloat16, y.DType);
+        TensorAssert.Close(y, up.Conv.Forward(resized), 0, "upsample bf16");
+    }
 }

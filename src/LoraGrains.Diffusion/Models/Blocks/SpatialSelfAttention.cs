@@ -73,20 +73,14 @@ public sealed class SpatialSelfAttention : IAdaptableModel, IDisposable
         if (x.Dim != 4 || x.Size(1) != Channels)
             throw new ArgumentException($"{Name}: expected [N, {Channels}, H, W], got [{string.Join(", ", x.Shape)}]", nameof(x));
         using var scope = TensorScope.Enter();
-        long n = x.Size(0), c = Channels, h = x.Size(2), w = x.Size(3), headDim = c / Heads;
+        long n = x.Size(0), c = Channels, h = x.Size(2), w = x.Size(3);
         // [N, C, H, W] → [N, HW, C]: every pixel is a token.
         var tokens = GroupNorm.Forward(x).View(n, c, h * w).Transpose(1, 2);
-        var q = SplitHeads(ToQ.Forward(tokens), n, headDim);
-        var k = SplitHeads(ToK.Forward(tokens), n, headDim);
-        var v = SplitHeads(ToV.Forward(tokens), n, headDim);
-        var attended = Functional.ScaledDotProductAttention(q, k, v, scale: 1.0 / Math.Sqrt(headDim))
-            .Transpose(1, 2).Reshape(n, h * w, c);
+        var attended = MultiHeadAttention.Attend(ToQ.Forward(tokens), ToK.Forward(tokens), ToV.Forward(tokens), Heads);
         var y = ToOut.Forward(attended).Transpose(1, 2).Reshape(n, c, h, w).AddInPlace(x);
         if (RescaleOutputFactor != 1.0) y.DivInPlace(RescaleOutputFactor);
         return scope.MoveToOuter(y);
     }
-
-    private Tensor SplitHeads(Tensor t, long n, long headDim) => t.View(n, -1, Heads, headDim).Transpose(1, 2);
 
     /// <inheritdoc />
     public void Dispose()

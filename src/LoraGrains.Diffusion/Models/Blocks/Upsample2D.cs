@@ -5,7 +5,7 @@ namespace LoraGrains.Diffusion.Models.Blocks;
 
 /// <summary>
 /// diffusers' <c>Upsample2D</c> with <c>use_conv=True</c>: nearest-neighbour ×2 (or to an explicit size)
-/// followed by the 3×3 convolution <c>{name}.conv</c> (padding 1).
+/// followed by the 3×3 convolution <c>{name}.conv</c> (padding 1). The UNet's and the VAE decoder's upsamplers.
 /// </summary>
 public sealed class Upsample2D : IAdaptableModel, IDisposable
 {
@@ -40,9 +40,19 @@ public sealed class Upsample2D : IAdaptableModel, IDisposable
     public Tensor Forward(Tensor x, (long Height, long Width)? outputSize = null)
     {
         ArgumentNullException.ThrowIfNull(x);
+        using var scope = TensorScope.Enter();
         var (h, w) = outputSize ?? (x.Size(-2) * 2, x.Size(-1) * 2);
-        using var resized = Functional.InterpolateNearest(x, h, w);
-        return Conv.Forward(resized);
+        // Nearest upsampling has no bfloat16 kernel in older libtorch; diffusers upcasts the same way. Nearest
+        // only copies values, so the round trip through float32 is exact.
+        var resized = x.DType == DType.BFloat16 ? UpsampleInFloat32(x, h, w) : Functional.InterpolateNearest(x, h, w);
+        return scope.MoveToOuter(resized.ReplacedBy(Conv.Forward(resized)));
+    }
+
+    private static Tensor UpsampleInFloat32(Tensor x, long height, long width)
+    {
+        using var wide = x.To(DType.Float32);
+        using var resized = Functional.InterpolateNearest(wide, height, width);
+        return resized.To(x.DType);
     }
 
     /// <inheritdoc />

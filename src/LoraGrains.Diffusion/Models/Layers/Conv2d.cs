@@ -15,13 +15,12 @@ public sealed class Conv2d : IAdaptableLayer, IDisposable
         KernelSize = kernelSize;
         Stride = stride;
         Padding = padding;
-        baseWeight = context.Load(name + ".weight", outChannels, inChannels, kernelSize, kernelSize);
-        Adapters = new LowRankAdapters(isConv: true, stride, padding);
+        weight = new AdaptableWeight(
+            context.Load(name + ".weight", outChannels, inChannels, kernelSize, kernelSize), new LowRankAdapters(isConv: true, stride, padding));
         Bias = bias ? context.Load(name + ".bias", outChannels) : null;
     }
 
-    private readonly Tensor baseWeight;
-    private Tensor? fused;
+    private readonly AdaptableWeight weight;
 
     /// <summary>Module path (diffusers naming).</summary>
     public string Name { get; }
@@ -42,46 +41,30 @@ public sealed class Conv2d : IAdaptableLayer, IDisposable
     public int Padding { get; }
 
     /// <summary>Weight [out, in, k, k].</summary>
-    public Tensor Weight => fused ?? baseWeight;
+    public Tensor Weight => weight.Current;
 
     /// <inheritdoc />
-    public LowRankAdapters Adapters { get; }
+    public LowRankAdapters Adapters => weight.Adapters;
 
     /// <inheritdoc />
-    public bool IsFused => fused is not null;
+    public bool IsFused => weight.IsFused;
 
     /// <inheritdoc />
-    public void Fuse()
-    {
-        Unfuse();
-        if (!Adapters.IsActive) return;
-        using var scope = TensorScope.Enter();
-        fused = scope.Disown(baseWeight + Adapters.ActiveDelta(baseWeight.Shape));
-    }
+    public void Fuse() => weight.Fuse();
 
     /// <inheritdoc />
-    public void Unfuse()
-    {
-        fused?.Dispose();
-        fused = null;
-    }
+    public void Unfuse() => weight.Unfuse();
 
     /// <summary>Bias [out], if any.</summary>
     public Tensor? Bias { get; }
 
     /// <summary>Applies the convolution.</summary>
-    public Tensor Forward(Tensor x)
-    {
-        var y = Functional.Conv2d(x, Weight, Bias, Stride, Padding);
-        return fused is null ? Adapters.AddTo(y, x) : y;
-    }
+    public Tensor Forward(Tensor x) => weight.AddUnfusedAdapters(Functional.Conv2d(x, Weight, Bias, Stride, Padding), x);
 
     /// <inheritdoc />
     public void Dispose()
     {
-        Unfuse();
-        Adapters.Dispose();
-        baseWeight.Dispose();
+        weight.Dispose();
         Bias?.Dispose();
     }
 }

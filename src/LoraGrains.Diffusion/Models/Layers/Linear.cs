@@ -12,13 +12,11 @@ public sealed class Linear : IAdaptableLayer, IDisposable
         Name = name;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        baseWeight = context.Load(name + ".weight", outFeatures, inFeatures);
-        Adapters = new LowRankAdapters(isConv: false);
+        weight = new AdaptableWeight(context.Load(name + ".weight", outFeatures, inFeatures), new LowRankAdapters(isConv: false));
         Bias = bias ? context.Load(name + ".bias", outFeatures) : null;
     }
 
-    private readonly Tensor baseWeight;
-    private Tensor? fused;
+    private readonly AdaptableWeight weight;
 
     /// <summary>Module path (diffusers naming), e.g. <c>down_blocks.0.attentions.0.proj_in</c>.</summary>
     public string Name { get; }
@@ -30,46 +28,30 @@ public sealed class Linear : IAdaptableLayer, IDisposable
     public long OutFeatures { get; }
 
     /// <summary>Weight [out, in].</summary>
-    public Tensor Weight => fused ?? baseWeight;
+    public Tensor Weight => weight.Current;
 
     /// <inheritdoc />
-    public LowRankAdapters Adapters { get; }
+    public LowRankAdapters Adapters => weight.Adapters;
 
     /// <inheritdoc />
-    public bool IsFused => fused is not null;
+    public bool IsFused => weight.IsFused;
 
     /// <inheritdoc />
-    public void Fuse()
-    {
-        Unfuse();
-        if (!Adapters.IsActive) return;
-        using var scope = TensorScope.Enter();
-        fused = scope.Disown(baseWeight + Adapters.ActiveDelta(baseWeight.Shape));
-    }
+    public void Fuse() => weight.Fuse();
 
     /// <inheritdoc />
-    public void Unfuse()
-    {
-        fused?.Dispose();
-        fused = null;
-    }
+    public void Unfuse() => weight.Unfuse();
 
     /// <summary>Bias [out], if any.</summary>
     public Tensor? Bias { get; }
 
     /// <summary>Applies the layer.</summary>
-    public Tensor Forward(Tensor x)
-    {
-        var y = Functional.Linear(x, Weight, Bias);
-        return fused is null ? Adapters.AddTo(y, x) : y;
-    }
+    public Tensor Forward(Tensor x) => weight.AddUnfusedAdapters(Functional.Linear(x, Weight, Bias), x);
 
     /// <inheritdoc />
     public void Dispose()
     {
-        Unfuse();
-        Adapters.Dispose();
-        baseWeight.Dispose();
+        weight.Dispose();
         Bias?.Dispose();
     }
 }

@@ -7,14 +7,12 @@ namespace LoraGrains.Diffusion.Models.TextEncoder;
 public sealed class ClipAttention : IAdaptableModel, IDisposable
 {
     private readonly int heads;
-    private readonly int headDim;
 
     /// <summary>Loads the four projections under <paramref name="name"/> (e.g. <c>text_model.encoder.layers.0.self_attn</c>).</summary>
     public ClipAttention(ModelContext context, string name, ClipTextConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         heads = config.NumAttentionHeads;
-        headDim = config.HeadDim;
         QProj = new Linear(context, $"{name}.q_proj", config.HiddenSize, config.HiddenSize);
         KProj = new Linear(context, $"{name}.k_proj", config.HiddenSize, config.HiddenSize);
         VProj = new Linear(context, $"{name}.v_proj", config.HiddenSize, config.HiddenSize);
@@ -41,16 +39,10 @@ public sealed class ClipAttention : IAdaptableModel, IDisposable
     public Tensor Forward(Tensor x)
     {
         using var scope = TensorScope.Enter();
-        long b = x.Size(0), s = x.Size(1);
-        var q = SplitHeads(QProj.Forward(x), b, s);
-        var k = SplitHeads(KProj.Forward(x), b, s);
-        var v = SplitHeads(VProj.Forward(x), b, s);
         // transformers scales q by head_dim^-0.5 before Q·Kᵀ; SDPA applies the same factor to the product.
-        var attended = Functional.ScaledDotProductAttention(q, k, v, isCausal: true, scale: 1.0 / Math.Sqrt(headDim));
-        return scope.MoveToOuter(OutProj.Forward(attended.Transpose(1, 2).Reshape(b, s, (long)heads * headDim)));
+        var attended = MultiHeadAttention.Attend(QProj.Forward(x), KProj.Forward(x), VProj.Forward(x), heads, isCausal: true);
+        return scope.MoveToOuter(OutProj.Forward(attended));
     }
-
-    private Tensor SplitHeads(Tensor t, long b, long s) => t.View(b, s, heads, headDim).Transpose(1, 2);
 
     /// <inheritdoc />
     public void Dispose()

@@ -64,11 +64,7 @@ public sealed class ClipTextModel : IAdaptableModel, IDisposable
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        // Load inside a scope so a failure frees the weights loaded so far; on success the model owns them.
-        using var scope = TensorScope.Enter();
-        var model = new ClipTextModel(context, config);
-        scope.DetachAll();
-        return model;
+        return context.Build(c => new ClipTextModel(c, config));
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ namespace LoraGrains.Diffusion.Models.UNet;
 /// diffusers' BasicTransformerBlock (norm_type "layer_norm"): self-attention, cross-attention to the text
 /// embeddings and a GEGLU feed-forward, each pre-normalised and residual.
 /// </summary>
-internal sealed class BasicTransformerBlock
+internal sealed class BasicTransformerBlock : IAdaptableModel, IDisposable
 {
     private readonly LayerNorm norm1;
     private readonly UNetAttention attn1;
@@ -16,15 +16,19 @@ internal sealed class BasicTransformerBlock
     private readonly LayerNorm norm3;
     private readonly GegluFeedForward ff;
 
-    public BasicTransformerBlock(UNetLayers layers, string name, long dim, long heads, long headDim, long crossAttentionDim, bool upcast)
+    public BasicTransformerBlock(ModelContext context, string name, long dim, long heads, long headDim, long crossAttentionDim, bool upcast)
     {
-        norm1 = layers.LayerNorm(name + ".norm1", dim);
-        attn1 = new UNetAttention(layers, name + ".attn1", dim, null, heads, headDim, upcast);
-        norm2 = layers.LayerNorm(name + ".norm2", dim);
-        attn2 = new UNetAttention(layers, name + ".attn2", dim, crossAttentionDim, heads, headDim, upcast);
-        norm3 = layers.LayerNorm(name + ".norm3", dim);
-        ff = new GegluFeedForward(layers, name + ".ff", dim);
+        norm1 = new LayerNorm(context, name + ".norm1", dim);
+        attn1 = new UNetAttention(context, name + ".attn1", dim, null, heads, headDim, upcast);
+        norm2 = new LayerNorm(context, name + ".norm2", dim);
+        attn2 = new UNetAttention(context, name + ".attn2", dim, crossAttentionDim, heads, headDim, upcast);
+        norm3 = new LayerNorm(context, name + ".norm3", dim);
+        ff = new GegluFeedForward(context, name + ".ff", dim);
+        AdaptableLayers = AdaptableLayerIndex.Create([attn1, attn2, ff]);
     }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, IAdaptableLayer> AdaptableLayers { get; }
 
     /// <summary>Transforms tokens <paramref name="x"/> [B, L, C] attending to <paramref name="context"/> [B, S, Cctx].</summary>
     public Tensor Forward(Tensor x, Tensor context)
@@ -43,5 +47,16 @@ internal sealed class BasicTransformerBlock
         n = norm3.Forward(h2);
         var h3 = ff.Forward(n).AddInPlace(h2);
         return scope.MoveToOuter(h3);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        norm1.Dispose();
+        attn1.Dispose();
+        norm2.Dispose();
+        attn2.Dispose();
+        norm3.Dispose();
+        ff.Dispose();
     }
 }

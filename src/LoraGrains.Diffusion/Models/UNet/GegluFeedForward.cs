@@ -7,17 +7,21 @@ namespace LoraGrains.Diffusion.Models.UNet;
 /// diffusers' FeedForward with activation "geglu": ff.net.0.proj Linear(C, 2·inner) split into value and gate,
 /// value · gelu(gate), then ff.net.2 Linear(inner, C).
 /// </summary>
-internal sealed class GegluFeedForward
+internal sealed class GegluFeedForward : IAdaptableModel, IDisposable
 {
     private readonly Linear proj;
     private readonly Linear output;
 
-    public GegluFeedForward(UNetLayers layers, string name, long dim, long mult = 4)
+    public GegluFeedForward(ModelContext context, string name, long dim, long mult = 4)
     {
         var inner = dim * mult;
-        proj = layers.Linear(name + ".net.0.proj", dim, inner * 2);
-        output = layers.Linear(name + ".net.2", inner, dim);
+        proj = new Linear(context, name + ".net.0.proj", dim, inner * 2);
+        output = new Linear(context, name + ".net.2", inner, dim);
+        AdaptableLayers = AdaptableLayerIndex.Create([proj, output]);
     }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, IAdaptableLayer> AdaptableLayers { get; }
 
     /// <summary>Applies the feed-forward to tokens <paramref name="x"/> [B, L, C].</summary>
     public Tensor Forward(Tensor x)
@@ -31,5 +35,12 @@ internal sealed class GegluFeedForward
         halves[0].Dispose();
         halves[1].Dispose();
         return scope.MoveToOuter(output.Forward(gated));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        proj.Dispose();
+        output.Dispose();
     }
 }

@@ -10,12 +10,8 @@ namespace LoraGrains.Diffusion.Models.UNet;
 /// <see cref="UNetConfig.UpcastAttention"/> in half precision it runs in float32 unless libtorch has the fused
 /// kernels (≥ 2.1), which accumulate in float32 themselves — as diffusers' SDPA processor assumes.
 /// </summary>
-/// <remarks>
-/// Load and create models outside any <see cref="TensorScope"/>: weights created inside one are freed with it.
-/// </remarks>
 public sealed class UNet2DConditionModel : IAdaptableModel, IDisposable
 {
-    private readonly UNetLayers layers;
     private readonly TimestepEmbedding timeEmbedding;
     private readonly Conv2d convIn;
     private readonly UNetDownBlock[] downBlocks;
@@ -25,32 +21,32 @@ public sealed class UNet2DConditionModel : IAdaptableModel, IDisposable
     private readonly Conv2d convOut;
     private readonly int[] contextWidths; // cross_attention_dim of every block that attends to the text
 
-    private UNet2DConditionModel(UNetLayers layers, UNetConfig config)
+    private UNet2DConditionModel(ModelContext context, UNetConfig config)
     {
-        this.layers = layers;
         Config = config;
-        Device = layers.Context.Device;
-        DType = layers.Context.DType;
+        Device = context.Device;
+        DType = context.DType;
         long temb = config.EffectiveTimeEmbeddingDim;
-        timeEmbedding = new TimestepEmbedding(layers, "time_embedding", config.TimestepProjectionDim, temb);
-        convIn = layers.Conv2d("conv_in", config.InChannels, config.BlockOutChannels[0], config.ConvInKernel, padding: (config.ConvInKernel - 1) / 2);
+        timeEmbedding = new TimestepEmbedding(context, "time_embedding", config.TimestepProjectionDim, temb);
+        convIn = new Conv2d(context, "conv_in", config.InChannels, config.BlockOutChannels[0], config.ConvInKernel, padding: (config.ConvInKernel - 1) / 2);
 
         var blocks = config.BlockOutChannels.Count;
         downBlocks = new UNetDownBlock[blocks];
         long channels = config.BlockOutChannels[0];
         for (var i = 0; i < blocks; i++)
         {
-            downBlocks[i] = new UNetDownBlock(layers, config, i, channels, temb);
+            downBlocks[i] = new UNetDownBlock(context, config, i, channels, temb);
             channels = config.BlockOutChannels[i];
         }
 
-        if (config.MidBlockType is not null) midBlock = new UNetMidBlock(layers, config, temb);
+        if (config.MidBlockType is not null) midBlock = new UNetMidBlock(context, config, temb);
         upBlocks = new UNetUpBlock[blocks];
-        for (var i = 0; i < blocks; i++) upBlocks[i] = new UNetUpBlock(layers, config, i, temb);
+        for (var i = 0; i < blocks; i++) upBlocks[i] = new UNetUpBlock(context, config, i, temb);
 
-        convNormOut = layers.GroupNorm("conv_norm_out", config.NormNumGroups, config.BlockOutChannels[0], config.NormEps);
-        convOut = layers.Conv2d("conv_out", config.BlockOutChannels[0], config.OutChannels, config.ConvOutKernel, padding: (config.ConvOutKernel - 1) / 2);
-        UnusedKeys = layers.Context.Weights.Unused.ToArray();
+        convNormOut = new GroupNorm(context, "conv_norm_out", config.NormNumGroups, config.BlockOutChannels[0], config.NormEps);
+        convOut = new Conv2d(context, "conv_out", config.BlockOutChannels[0], config.OutChannels, config.ConvOutKernel, padding: (config.ConvOutKernel - 1) / 2);
+        AdaptableLayers = AdaptableLayerIndex.Create([timeEmbedding, .. downBlocks, midBlock, .. upBlocks], convIn, convOut);
+        UnusedKeys = context.Weights.Unused.ToArray();
         contextWidths = Enumerable.Range(0, blocks)
             .Where(i => config.DownBlockTypes[i] == UNetConfig.CrossAttnDownBlock2D || config.UpBlockTypes[blocks - 1 - i] == UNetConfig.CrossAttnUpBlock2D
                 || (i == blocks - 1 && midBlock is not null))
@@ -72,7 +68,7 @@ public sealed class UNet2DConditionModel : IAdaptableModel, IDisposable
     public IReadOnlyList<string> UnusedKeys { get; }
 
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, IAdaptableLayer> AdaptableLayers => layers.Adaptable;
+    public IReadOnlyDictionary<string, IAdaptableLayer> AdaptableLayers { get; }
 
     /// <summary>Builds the model described by <paramref name="config"/> from the weights of <paramref name="context"/>.</summary>
     /// <exception cref="ModelLoadException">
@@ -83,16 +79,7 @@ public sealed class UNet2DConditionModel : IAdaptableModel, IDisposable
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        var layers = new UNetLayers(context);
-        try
-        {
-            return new UNet2DConditionModel(layers, config);
-        }
-        catch
-        {
-            layers.Dispose();
-            throw;
-        }
+        return context.Build(c => new UNet2DConditionModel(c, config));
     }
 
     /// <summary>
@@ -198,5 +185,14 @@ public sealed class UNet2DConditionModel : IAdaptableModel, IDisposable
     }
 
     /// <summary>Frees the weights.</summary>
-    public void Dispose() => layers.Dispose();
+    public void Dispose()
+    {
+        timeEmbedding.Dispose();
+        convIn.Dispose();
+        foreach (var block in downBlocks) block.Dispose();
+        midBlock?.Dispose();
+        foreach (var block in upBlocks) block.Dispose();
+        convNormOut.Dispose();
+        convOut.Dispose();
+    }
 }

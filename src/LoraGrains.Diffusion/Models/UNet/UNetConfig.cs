@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LoraGrains.Diffusion.Models.UNet;
 
 /// <summary>
@@ -24,7 +22,7 @@ public sealed record UNetConfig
     /// <summary>The middle block: resnet, transformer, resnet.</summary>
     public const string UNetMidBlock2DCrossAttn = "UNetMidBlock2DCrossAttn";
 
-    private const string Source = "unet config";
+    private const string DefaultSource = "unet config";
 
     /// <summary>Native latent height and width (informational; null when absent).</summary>
     public int? SampleSize { get; init; }
@@ -114,146 +112,111 @@ public sealed record UNetConfig
         CrossAttentionDim = [768, 768, 768, 768],
     };
 
-    /// <summary>Reads a diffusers <c>config.json</c> file.</summary>
+    /// <summary>Reads a diffusers <c>unet/config.json</c>.</summary>
     /// <exception cref="ModelLoadException">The file is missing, not JSON, or describes an unsupported architecture.</exception>
-    public static UNetConfig FromFile(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        string json;
-        try
-        {
-            json = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelLoadException($"{Source}: cannot read '{path}': {e.Message}", e);
-        }
-
-        return Parse(json);
-    }
+    public static UNetConfig FromFile(string path) => From(ConfigReader.Load(path));
 
     /// <summary>Parses the JSON of a diffusers UNet2DConditionModel config; unknown keys are ignored as diffusers does.</summary>
+    /// <param name="json">The config text.</param>
+    /// <param name="source">Names the config in messages.</param>
     /// <exception cref="ModelLoadException">The JSON is malformed, a field has the wrong type, or a value is unsupported.</exception>
-    public static UNetConfig Parse(string json)
-    {
-        ArgumentNullException.ThrowIfNull(json);
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException($"{Source}: invalid JSON: {e.Message}", e);
-        }
+    public static UNetConfig Parse(string json, string source = DefaultSource) => From(ConfigReader.Parse(json, source));
 
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new ModelLoadException($"{Source}: expected a JSON object");
-            return Parse(root);
-        }
-    }
-
-    private static UNetConfig Parse(JsonElement root)
+    private static UNetConfig From(ConfigReader r)
     {
-        var className = OptionalString(root, "_class_name");
-        if (className is not null && className != "UNet2DConditionModel")
-            throw Unsupported("_class_name", root.GetProperty("_class_name"), "UNet2DConditionModel");
+        var className = r.OptionalString("_class_name");
+        if (className is not null && className != "UNet2DConditionModel") throw r.Unsupported("_class_name", "UNet2DConditionModel");
 
         // Fields whose other values change the network in ways this implementation does not have.
-        RequireAbsentOrNull(root, "class_embed_type");
-        RequireAbsentOrNull(root, "num_class_embeds");
-        RequireAbsentOrNull(root, "addition_embed_type");
-        RequireAbsentOrNull(root, "encoder_hid_dim");
-        RequireAbsentOrNull(root, "encoder_hid_dim_type");
-        RequireAbsentOrNull(root, "time_embedding_act_fn");
-        RequireAbsentOrNull(root, "timestep_post_act");
-        RequireAbsentOrNull(root, "time_cond_proj_dim");
-        RequireAbsentOrNull(root, "reverse_transformer_layers_per_block");
-        RequireValue(root, "dual_cross_attention", "false");
-        RequireValue(root, "resnet_skip_time_act", "false");
-        RequireValue(root, "resnet_time_scale_shift", "\"default\"");
-        RequireValue(root, "time_embedding_type", "\"positional\"");
-        RequireValue(root, "attention_type", "\"default\"");
-        if (root.TryGetProperty("only_cross_attention", out var oca) && !IsFalseOrAllFalse(oca))
-            throw Unsupported("only_cross_attention", oca, "false");
+        r.RequireAbsentOrNull("class_embed_type");
+        r.RequireAbsentOrNull("num_class_embeds");
+        r.RequireAbsentOrNull("addition_embed_type");
+        r.RequireAbsentOrNull("encoder_hid_dim");
+        r.RequireAbsentOrNull("encoder_hid_dim_type");
+        r.RequireAbsentOrNull("time_embedding_act_fn");
+        r.RequireAbsentOrNull("timestep_post_act");
+        r.RequireAbsentOrNull("time_cond_proj_dim");
+        r.RequireAbsentOrNull("reverse_transformer_layers_per_block");
+        r.RequireAbsentOr("dual_cross_attention", "false");
+        r.RequireAbsentOr("resnet_skip_time_act", "false");
+        r.RequireAbsentOr("resnet_time_scale_shift", "\"default\"");
+        r.RequireAbsentOr("time_embedding_type", "\"positional\"");
+        r.RequireAbsentOr("attention_type", "\"default\"");
+        r.RequireAbsentOrFalse("only_cross_attention");
+        // diffusers' null norm_num_groups means "no GroupNorm", not the default.
+        if (r.IsNull("norm_num_groups")) throw r.Unsupported("norm_num_groups", "an integer");
 
-        var down = StringList(root, "down_block_types") ?? new UNetConfig().DownBlockTypes;
-        var blocks = down.Count;
-        var blockOut = IntList(root, "block_out_channels", blocks) ?? [320, 640, 1280, 1280];
-        var heads = IntOrList(root, "num_attention_heads", blocks) ?? IntOrList(root, "attention_head_dim", blocks) ?? Repeat(8, blocks);
-
-        string? midBlockType = UNetMidBlock2DCrossAttn;
-        if (root.TryGetProperty("mid_block_type", out var mid))
-        {
-            midBlockType = mid.ValueKind switch
-            {
-                JsonValueKind.Null => null,
-                JsonValueKind.String => mid.GetString(),
-                _ => throw WrongType("mid_block_type", mid, "a string or null"),
-            };
-        }
-
-        var normGroups = root.TryGetProperty("norm_num_groups", out var ng) && ng.ValueKind == JsonValueKind.Null
-            ? throw Unsupported("norm_num_groups", ng, "an integer")
-            : OptionalInt(root, "norm_num_groups") ?? 32;
-
-        var sampleSize = root.TryGetProperty("sample_size", out var ss) && ss.ValueKind == JsonValueKind.Number && ss.TryGetInt32(out var s)
-            ? s
-            : (int?)null;
-
+        var defaults = new UNetConfig();
+        var down = r.StringArray("down_block_types", [.. defaults.DownBlockTypes]);
+        var blocks = down.Length;
         return new UNetConfig
         {
-            SampleSize = sampleSize,
-            InChannels = OptionalInt(root, "in_channels") ?? 4,
-            OutChannels = OptionalInt(root, "out_channels") ?? 4,
-            CenterInputSample = OptionalBool(root, "center_input_sample") ?? false,
-            FlipSinToCos = OptionalBool(root, "flip_sin_to_cos") ?? true,
-            FreqShift = OptionalInt(root, "freq_shift") ?? 0,
+            SampleSize = r.LenientInt("sample_size"),
+            InChannels = r.Int("in_channels", 4),
+            OutChannels = r.Int("out_channels", 4),
+            CenterInputSample = r.Bool("center_input_sample", false),
+            FlipSinToCos = r.Bool("flip_sin_to_cos", true),
+            FreqShift = r.Int("freq_shift", 0),
             DownBlockTypes = down,
-            MidBlockType = midBlockType,
-            UpBlockTypes = StringList(root, "up_block_types") ?? new UNetConfig().UpBlockTypes,
-            BlockOutChannels = blockOut,
-            LayersPerBlock = IntOrList(root, "layers_per_block", blocks) ?? Repeat(2, blocks),
-            DownsamplePadding = OptionalInt(root, "downsample_padding") ?? 1,
-            MidBlockScaleFactor = OptionalDouble(root, "mid_block_scale_factor") ?? 1,
-            ActFn = OptionalString(root, "act_fn") ?? "silu",
-            NormNumGroups = normGroups,
-            NormEps = OptionalDouble(root, "norm_eps") ?? 1e-5,
-            CrossAttentionDim = IntOrList(root, "cross_attention_dim", blocks) ?? Repeat(1280, blocks),
-            TransformerLayersPerBlock = IntOrList(root, "transformer_layers_per_block", blocks) ?? Repeat(1, blocks),
-            NumAttentionHeads = heads,
-            UseLinearProjection = OptionalBool(root, "use_linear_projection") ?? false,
-            UpcastAttention = OptionalBool(root, "upcast_attention") ?? false,
-            TimeEmbeddingDim = OptionalInt(root, "time_embedding_dim"),
-            ConvInKernel = OptionalInt(root, "conv_in_kernel") ?? 3,
-            ConvOutKernel = OptionalInt(root, "conv_out_kernel") ?? 3,
-        }.Validated();
+            // An explicit null means no mid block; absent means the default one.
+            MidBlockType = r.IsNull("mid_block_type") ? null : r.String("mid_block_type", UNetMidBlock2DCrossAttn),
+            UpBlockTypes = r.StringArray("up_block_types", [.. defaults.UpBlockTypes]),
+            BlockOutChannels = r.IntArray("block_out_channels", [.. defaults.BlockOutChannels]),
+            LayersPerBlock = r.IntOrArray("layers_per_block", blocks) ?? Repeat(2, blocks),
+            DownsamplePadding = r.Int("downsample_padding", 1),
+            MidBlockScaleFactor = r.Double("mid_block_scale_factor", 1),
+            ActFn = r.String("act_fn", "silu"),
+            NormNumGroups = r.Int("norm_num_groups", 32),
+            NormEps = r.Double("norm_eps", 1e-5),
+            CrossAttentionDim = r.IntOrArray("cross_attention_dim", blocks) ?? Repeat(1280, blocks),
+            TransformerLayersPerBlock = r.IntOrArray("transformer_layers_per_block", blocks) ?? Repeat(1, blocks),
+            // attention_head_dim is a head count in SD configs (a historical misnomer); num_attention_heads wins.
+            NumAttentionHeads = r.IntOrArray("num_attention_heads", blocks) ?? r.IntOrArray("attention_head_dim", blocks) ?? Repeat(8, blocks),
+            UseLinearProjection = r.Bool("use_linear_projection", false),
+            UpcastAttention = r.Bool("upcast_attention", false),
+            TimeEmbeddingDim = r.OptionalInt("time_embedding_dim"),
+            ConvInKernel = r.Int("conv_in_kernel", 3),
+            ConvOutKernel = r.Int("conv_out_kernel", 3),
+        }.Validated(r.Source);
     }
 
     /// <summary>Checks that this configuration describes a network this implementation can build.</summary>
+    /// <param name="source">Names the config in messages.</param>
     /// <exception cref="ModelLoadException">A value is unsupported or inconsistent; the message names the field.</exception>
-    public void Validate()
+    public void Validate(string source = DefaultSource)
     {
+        ModelLoadException Bad(string problem) => new($"{source}: {problem}");
+
+        void CheckCount(string field, int count, int blocks)
+        {
+            if (count != blocks) throw Bad($"{field} has {count} entries but there are {blocks} down blocks");
+        }
+
+        void CheckPositive(string field, IReadOnlyList<int> values)
+        {
+            foreach (var v in values)
+            {
+                if (v <= 0) throw Bad($"{field} must be positive, got {v}");
+            }
+        }
+
         var blocks = DownBlockTypes.Count;
-        if (blocks == 0) throw new ModelLoadException($"{Source}: down_block_types is empty");
+        if (blocks == 0) throw Bad("down_block_types is empty");
         foreach (var t in DownBlockTypes)
         {
             if (t is not (CrossAttnDownBlock2D or DownBlock2D))
-                throw new ModelLoadException($"{Source}: unsupported down_block_types entry '{t}' (supported: {CrossAttnDownBlock2D}, {DownBlock2D})");
+                throw Bad($"unsupported down_block_types entry '{t}' (supported: {CrossAttnDownBlock2D}, {DownBlock2D})");
         }
 
         foreach (var t in UpBlockTypes)
         {
             if (t is not (UpBlock2D or CrossAttnUpBlock2D))
-                throw new ModelLoadException($"{Source}: unsupported up_block_types entry '{t}' (supported: {UpBlock2D}, {CrossAttnUpBlock2D})");
+                throw Bad($"unsupported up_block_types entry '{t}' (supported: {UpBlock2D}, {CrossAttnUpBlock2D})");
         }
 
         if (MidBlockType is not (null or UNetMidBlock2DCrossAttn))
-            throw new ModelLoadException($"{Source}: unsupported mid_block_type '{MidBlockType}' (supported: {UNetMidBlock2DCrossAttn} or null)");
-        if (ActFn is not ("silu" or "swish"))
-            throw new ModelLoadException($"{Source}: unsupported act_fn '{ActFn}' (supported: silu)");
+            throw Bad($"unsupported mid_block_type '{MidBlockType}' (supported: {UNetMidBlock2DCrossAttn} or null)");
+        if (ActFn is not ("silu" or "swish")) throw Bad($"unsupported act_fn '{ActFn}' (supported: silu)");
 
         CheckCount("up_block_types", UpBlockTypes.Count, blocks);
         CheckCount("block_out_channels", BlockOutChannels.Count, blocks);
@@ -269,121 +232,27 @@ public sealed record UNetConfig
         for (var i = 0; i < blocks; i++)
         {
             if (BlockOutChannels[i] < NumAttentionHeads[i])
-            {
-                throw new ModelLoadException(
-                    $"{Source}: block {i} has {BlockOutChannels[i]} channels, fewer than its {NumAttentionHeads[i]} attention heads");
-            }
+                throw Bad($"block {i} has {BlockOutChannels[i]} channels, fewer than its {NumAttentionHeads[i]} attention heads");
         }
 
         CheckPositive("in_channels", [InChannels]);
         CheckPositive("out_channels", [OutChannels]);
         CheckPositive("norm_num_groups", [NormNumGroups]);
         if (TimeEmbeddingDim is { } ted) CheckPositive("time_embedding_dim", [ted]);
-        if (ConvInKernel <= 0 || ConvInKernel % 2 == 0)
-            throw new ModelLoadException($"{Source}: unsupported conv_in_kernel {ConvInKernel} (must be odd)");
-        if (ConvOutKernel <= 0 || ConvOutKernel % 2 == 0)
-            throw new ModelLoadException($"{Source}: unsupported conv_out_kernel {ConvOutKernel} (must be odd)");
-        if (DownsamplePadding is not (0 or 1))
-            throw new ModelLoadException($"{Source}: unsupported downsample_padding {DownsamplePadding} (supported: 0, 1)");
-        if (!(NormEps > 0)) throw new ModelLoadException($"{Source}: norm_eps must be positive, got {NormEps}");
-        if (!(MidBlockScaleFactor > 0)) throw new ModelLoadException($"{Source}: mid_block_scale_factor must be positive, got {MidBlockScaleFactor}");
+        if (ConvInKernel <= 0 || ConvInKernel % 2 == 0) throw Bad($"unsupported conv_in_kernel {ConvInKernel} (must be odd)");
+        if (ConvOutKernel <= 0 || ConvOutKernel % 2 == 0) throw Bad($"unsupported conv_out_kernel {ConvOutKernel} (must be odd)");
+        if (DownsamplePadding is not (0 or 1)) throw Bad($"unsupported downsample_padding {DownsamplePadding} (supported: 0, 1)");
+        if (!(NormEps > 0)) throw Bad($"norm_eps must be positive, got {NormEps}");
+        if (!(MidBlockScaleFactor > 0)) throw Bad($"mid_block_scale_factor must be positive, got {MidBlockScaleFactor}");
         if (TimestepProjectionDim / 2 == FreqShift)
-            throw new ModelLoadException($"{Source}: freq_shift {FreqShift} equals half the timestep projection width");
+            throw Bad($"freq_shift {FreqShift} equals half the timestep projection width");
     }
 
-    private UNetConfig Validated()
+    private UNetConfig Validated(string source)
     {
-        Validate();
+        Validate(source);
         return this;
     }
 
-    private static void CheckCount(string field, int count, int blocks)
-    {
-        if (count != blocks)
-            throw new ModelLoadException($"{Source}: {field} has {count} entries but there are {blocks} down blocks");
-    }
-
-    private static void CheckPositive(string field, IReadOnlyList<int> values)
-    {
-        foreach (var v in values)
-        {
-            if (v <= 0) throw new ModelLoadException($"{Source}: {field} must be positive, got {v}");
-        }
-    }
-
     private static int[] Repeat(int value, int count) => Enumerable.Repeat(value, count).ToArray();
-
-    private static ModelLoadException Unsupported(string field, JsonElement value, string supported) =>
-        new($"{Source}: unsupported {field} = {value.GetRawText()} (supported: {supported})");
-
-    private static ModelLoadException WrongType(string field, JsonElement value, string expected) =>
-        new($"{Source}: {field} = {value.GetRawText()} is not {expected}");
-
-    private static void RequireAbsentOrNull(JsonElement root, string field)
-    {
-        if (root.TryGetProperty(field, out var v) && v.ValueKind != JsonValueKind.Null) throw Unsupported(field, v, "null");
-    }
-
-    private static void RequireValue(JsonElement root, string field, string rawJson)
-    {
-        if (root.TryGetProperty(field, out var v) && v.GetRawText() != rawJson) throw Unsupported(field, v, rawJson);
-    }
-
-    private static bool IsFalseOrAllFalse(JsonElement v) => v.ValueKind switch
-    {
-        JsonValueKind.False => true,
-        JsonValueKind.Array => v.EnumerateArray().All(e => e.ValueKind == JsonValueKind.False),
-        _ => false,
-    };
-
-    private static bool TryGetNonNull(JsonElement root, string field, out JsonElement value) =>
-        root.TryGetProperty(field, out value) && value.ValueKind != JsonValueKind.Null;
-
-    private static int ToInt(string field, JsonElement v) =>
-        v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : throw WrongType(field, v, "an integer");
-
-    private static int? OptionalInt(JsonElement root, string field) => TryGetNonNull(root, field, out var v) ? ToInt(field, v) : null;
-
-    private static double? OptionalDouble(JsonElement root, string field) =>
-        !TryGetNonNull(root, field, out var v) ? null
-        : v.ValueKind == JsonValueKind.Number ? v.GetDouble()
-        : throw WrongType(field, v, "a number");
-
-    private static bool? OptionalBool(JsonElement root, string field) =>
-        !TryGetNonNull(root, field, out var v) ? null
-        : v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean()
-        : throw WrongType(field, v, "true or false");
-
-    private static string? OptionalString(JsonElement root, string field) =>
-        !TryGetNonNull(root, field, out var v) ? null
-        : v.ValueKind == JsonValueKind.String ? v.GetString()
-        : throw WrongType(field, v, "a string");
-
-    private static string[]? StringList(JsonElement root, string field)
-    {
-        if (!TryGetNonNull(root, field, out var v)) return null;
-        if (v.ValueKind != JsonValueKind.Array) throw WrongType(field, v, "a list of strings");
-        return v.EnumerateArray()
-            .Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw WrongType(field, v, "a list of strings"))
-            .ToArray();
-    }
-
-    private static int[]? IntList(JsonElement root, string field, int blocks)
-    {
-        if (!TryGetNonNull(root, field, out var v)) return null;
-        if (v.ValueKind != JsonValueKind.Array) throw WrongType(field, v, "a list of integers");
-        var list = v.EnumerateArray().Select(e => ToInt(field, e)).ToArray();
-        CheckCount(field, list.Length, blocks);
-        return list;
-    }
-
-    /// <summary>An int applies to every block (diffusers expands it); a list gives one value per block.</summary>
-    private static int[]? IntOrList(JsonElement root, string field, int blocks)
-    {
-        if (!TryGetNonNull(root, field, out var v)) return null;
-        if (v.ValueKind == JsonValueKind.Number) return Repeat(ToInt(field, v), blocks);
-        if (v.ValueKind == JsonValueKind.Array && v.EnumerateArray().Any(e => e.ValueKind == JsonValueKind.Array))
-            throw Unsupported(field, v, "an integer or a flat list of integers");
-        return IntList(root, field, blocks);
-    }
 }

@@ -1,3 +1,5 @@
+using LoraGrains.Diffusion.Models.Blocks;
+using LoraGrains.Diffusion.Models.Layers;
 using LoraGrains.Torch;
 
 namespace LoraGrains.Diffusion.Models.UNet;
@@ -7,35 +9,39 @@ namespace LoraGrains.Diffusion.Models.UNet;
 /// with an optional stride-2 downsampler. Every resnet/transformer output and the downsampled output are skip
 /// connections for the up path.
 /// </summary>
-internal sealed class UNetDownBlock
+internal sealed class UNetDownBlock : IAdaptableModel, IDisposable
 {
-    private readonly UNetResnetBlock[] resnets;
+    private readonly ResnetBlock2D[] resnets;
     private readonly Transformer2DModel[]? attentions;
-    private readonly UNetDownsample? downsampler;
+    private readonly Downsample2D? downsampler;
 
-    public UNetDownBlock(UNetLayers layers, UNetConfig config, int index, long inChannels, long tembChannels)
+    public UNetDownBlock(ModelContext context, UNetConfig config, int index, long inChannels, long tembChannels)
     {
         var name = $"down_blocks.{index}";
         long outChannels = config.BlockOutChannels[index];
         var count = config.LayersPerBlock[index];
         var crossAttention = config.DownBlockTypes[index] == UNetConfig.CrossAttnDownBlock2D;
-        resnets = new UNetResnetBlock[count];
+        resnets = new ResnetBlock2D[count];
         attentions = crossAttention ? new Transformer2DModel[count] : null;
         for (var i = 0; i < count; i++)
         {
-            resnets[i] = new UNetResnetBlock(layers, $"{name}.resnets.{i}", i == 0 ? inChannels : outChannels, outChannels, tembChannels,
-                config.NormNumGroups, config.NormEps);
+            resnets[i] = new ResnetBlock2D(context, $"{name}.resnets.{i}", i == 0 ? inChannels : outChannels, outChannels,
+                config.NormNumGroups, config.NormEps, tembChannels);
             if (attentions is not null)
             {
-                attentions[i] = new Transformer2DModel(layers, $"{name}.attentions.{i}", outChannels, config.NumAttentionHeads[index],
+                attentions[i] = new Transformer2DModel(context, $"{name}.attentions.{i}", outChannels, config.NumAttentionHeads[index],
                     config.TransformerLayersPerBlock[index], config.CrossAttentionDim[index], config.NormNumGroups, config.UseLinearProjection,
                     config.UpcastAttention);
             }
         }
 
         if (index < config.DownBlockTypes.Count - 1)
-            downsampler = new UNetDownsample(layers, $"{name}.downsamplers.0", outChannels, config.DownsamplePadding);
+            downsampler = new Downsample2D(context, $"{name}.downsamplers.0", outChannels, padding: config.DownsamplePadding);
+        AdaptableLayers = AdaptableLayerIndex.Create([.. resnets, .. attentions ?? [], downsampler]);
     }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, IAdaptableLayer> AdaptableLayers { get; }
 
     /// <summary>The number of skip connections this block produces.</summary>
     public int SkipCount => resnets.Length + (downsampler is null ? 0 : 1);
@@ -51,12 +57,7 @@ internal sealed class UNetDownBlock
         for (var i = 0; i < resnets.Length; i++)
         {
             var r = resnets[i].Forward(h, temb);
-            if (attentions is not null)
-            {
-                var a = attentions[i].Forward(r, context);
-                r.Dispose();
-                r = a;
-            }
+            if (attentions is not null) r = r.ReplacedBy(attentions[i].Forward(r, context));
 
             skips.Add(scope.MoveToOuter(r));
             h = r;
@@ -69,5 +70,13 @@ internal sealed class UNetDownBlock
         }
 
         return h;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var r in resnets) r.Dispose();
+        foreach (var a in attentions ?? []) a.Dispose();
+        downsampler?.Dispose();
     }
 }

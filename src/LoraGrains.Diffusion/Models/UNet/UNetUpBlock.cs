@@ -1,3 +1,5 @@
+using LoraGrains.Diffusion.Models.Blocks;
+using LoraGrains.Diffusion.Models.Layers;
 using LoraGrains.Torch;
 
 namespace LoraGrains.Diffusion.Models.UNet;
@@ -7,13 +9,13 @@ namespace LoraGrains.Diffusion.Models.UNet;
 /// concatenated with the most recent skip connection (and followed by a Transformer2DModel for the
 /// cross-attention variant), then an optional nearest ×2 upsampler with a convolution.
 /// </summary>
-internal sealed class UNetUpBlock
+internal sealed class UNetUpBlock : IAdaptableModel, IDisposable
 {
-    private readonly UNetResnetBlock[] resnets;
+    private readonly ResnetBlock2D[] resnets;
     private readonly Transformer2DModel[]? attentions;
-    private readonly UNetUpsample? upsampler;
+    private readonly Upsample2D? upsampler;
 
-    public UNetUpBlock(UNetLayers layers, UNetConfig config, int index, long tembChannels)
+    public UNetUpBlock(ModelContext context, UNetConfig config, int index, long tembChannels)
     {
         var name = $"up_blocks.{index}";
         var blocks = config.BlockOutChannels.Count;
@@ -23,24 +25,28 @@ internal sealed class UNetUpBlock
         long inChannels = config.BlockOutChannels[Math.Max(reversed - 1, 0)];
         var count = config.LayersPerBlock[reversed] + 1;
         var crossAttention = config.UpBlockTypes[index] == UNetConfig.CrossAttnUpBlock2D;
-        resnets = new UNetResnetBlock[count];
+        resnets = new ResnetBlock2D[count];
         attentions = crossAttention ? new Transformer2DModel[count] : null;
         for (var i = 0; i < count; i++)
         {
             var skipChannels = i == count - 1 ? inChannels : outChannels;
             var resnetIn = i == 0 ? prevOutput : outChannels;
-            resnets[i] = new UNetResnetBlock(layers, $"{name}.resnets.{i}", resnetIn + skipChannels, outChannels, tembChannels,
-                config.NormNumGroups, config.NormEps);
+            resnets[i] = new ResnetBlock2D(context, $"{name}.resnets.{i}", resnetIn + skipChannels, outChannels,
+                config.NormNumGroups, config.NormEps, tembChannels);
             if (attentions is not null)
             {
-                attentions[i] = new Transformer2DModel(layers, $"{name}.attentions.{i}", outChannels, config.NumAttentionHeads[reversed],
+                attentions[i] = new Transformer2DModel(context, $"{name}.attentions.{i}", outChannels, config.NumAttentionHeads[reversed],
                     config.TransformerLayersPerBlock[reversed], config.CrossAttentionDim[reversed], config.NormNumGroups,
                     config.UseLinearProjection, config.UpcastAttention);
             }
         }
 
-        if (index < blocks - 1) upsampler = new UNetUpsample(layers, $"{name}.upsamplers.0", outChannels);
+        if (index < blocks - 1) upsampler = new Upsample2D(context, $"{name}.upsamplers.0", outChannels);
+        AdaptableLayers = AdaptableLayerIndex.Create([.. resnets, .. attentions ?? [], upsampler]);
     }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, IAdaptableLayer> AdaptableLayers { get; }
 
     /// <summary>The number of skip connections this block consumes.</summary>
     public int SkipCount => resnets.Length;
@@ -62,21 +68,19 @@ internal sealed class UNetUpBlock
             if (!ReferenceEquals(h, x)) h.Dispose();
             h = resnets[i].Forward(joined, temb);
             joined.Dispose();
-            if (attentions is not null)
-            {
-                var a = attentions[i].Forward(h, context);
-                h.Dispose();
-                h = a;
-            }
+            if (attentions is not null) h = h.ReplacedBy(attentions[i].Forward(h, context));
         }
 
-        if (upsampler is not null)
-        {
-            var up = upsampler.Forward(h, upsampleSize);
-            h.Dispose();
-            h = up;
-        }
+        if (upsampler is not null) h = h.ReplacedBy(upsampler.Forward(h, upsampleSize));
 
         return scope.MoveToOuter(h);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var r in resnets) r.Dispose();
+        foreach (var a in attentions ?? []) a.Dispose();
+        upsampler?.Dispose();
     }
 }

@@ -64,11 +64,7 @@ public sealed class AutoencoderKL : IAdaptableModel, IDisposable
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        // Load inside a scope so a failure frees the weights loaded so far; on success the model owns them.
-        using var scope = TensorScope.Enter();
-        var model = new AutoencoderKL(context, config);
-        scope.DetachAll();
-        return model;
+        return context.Build(c => new AutoencoderKL(c, config));
     }
 
     /// <summary>Encodes an image [N, in, H, W] with values in [−1, 1] into the latent distribution [N, latent, H/f, W/f].</summary>
