@@ -14,6 +14,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #endif
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -33,11 +34,28 @@ thread_local std::string last_error;
 
 struct ArgumentError : std::runtime_error { using std::runtime_error::runtime_error; };
 
+// With the OpenMP backend at::set_num_threads only changes the calling thread's OpenMP setting, and
+// libtorch copies the process-wide value into a thread only on its first parallel op. .NET calls in
+// from many threads (thread pool, test runners), so the count last set through lg_set_num_threads is
+// re-applied on any thread whose copy is stale before it runs an op: one relaxed load per call. This is
+// the same at::set_num_threads call libtorch itself makes on each thread's first parallel op.
+std::atomic<int> requested_threads{0};  // 0: never set, libtorch's default applies
+thread_local int applied_threads = 0;
+
+void SyncThreadCount() {
+  int n = requested_threads.load(std::memory_order_relaxed);
+  if (n > 0 && n != applied_threads) {
+    at::set_num_threads(n);
+    applied_threads = n;
+  }
+}
+
 // Runs body under inference mode and converts every exception into a status + message.
 template <typename F>
 int guarded(F&& body) noexcept {
   try {
     c10::InferenceMode mode;
+    SyncThreadCount();
     body();
     return LG_OK;
   } catch (const c10::OutOfMemoryError& e) {
@@ -113,7 +131,11 @@ int FromScalarType(at::ScalarType t) {
 at::Device ToDevice(int type, int index) {
   switch (type) {
     case LG_CPU: return at::Device(at::kCPU);
-    case LG_CUDA: return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+    case LG_CUDA:
+      // Checked here so that a CPU-only libtorch (or no visible GPU) gives one clear message instead of
+      // the dispatcher's list of every backend an op is registered for.
+      if (!at::hasCUDA()) throw ArgumentError("CUDA device requested but CUDA is not available (CPU-only libtorch or no visible GPU)");
+      return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
     default: throw ArgumentError("unknown device type code " + std::to_string(type));
   }
 }
@@ -217,8 +239,19 @@ void BinaryInPlace(int op, at::Tensor& a, const at::Tensor& b) {
   }
 }
 
+// The C ABI carries every scalar as a double, but PyTorch's type promotion depends on the scalar's kind:
+// int_tensor + 1 stays integer while int_tensor + 1.0 becomes float (and int_tensor.add_(1.0) fails). A
+// whole-numbered value applied to an integer or bool tensor is therefore passed as an integer scalar, as
+// the same expression with an int literal behaves in Python.
+at::Scalar ScalarFor(const at::Tensor& a, double s) {
+  bool integral_tensor = at::isIntegralType(a.scalar_type(), /*includeBool=*/true);
+  if (integral_tensor && std::isfinite(s) && std::trunc(s) == s && s >= -9.2e18 && s <= 9.2e18)
+    return at::Scalar(static_cast<int64_t>(s));
+  return at::Scalar(s);
+}
+
 at::Tensor BinaryScalar(int op, const at::Tensor& a, double s) {
-  at::Scalar v(s);
+  at::Scalar v = ScalarFor(a, s);
   switch (op) {
     case LG_ADD: return at::add(a, v);
     case LG_SUB: return at::sub(a, v);
@@ -240,7 +273,7 @@ at::Tensor BinaryScalar(int op, const at::Tensor& a, double s) {
 }
 
 void BinaryScalarInPlace(int op, at::Tensor& a, double s) {
-  at::Scalar v(s);
+  at::Scalar v = ScalarFor(a, s);
   switch (op) {
     case LG_ADD: a.add_(v); return;
     case LG_SUB: a.sub_(v); return;
@@ -292,6 +325,8 @@ int lg_set_num_threads(int n) {
   return guarded([&] {
     if (n < 1) throw ArgumentError("thread count must be >= 1, got " + std::to_string(n));
     at::set_num_threads(n);
+    applied_threads = n;
+    requested_threads.store(n, std::memory_order_relaxed);
   });
 }
 
@@ -416,9 +451,10 @@ int lg_linspace(double start, double end, int64_t steps, int dtype, int dt, int 
 
 int lg_randn(const int64_t* shape, int ndim, lg_generator g, int dtype, int dt, int di, lg_tensor* out) {
   return guarded([&] {
+    // No lock here: libtorch's CPU normal kernels take the generator's (non-recursive) mutex themselves,
+    // so holding it around at::randn deadlocks, as Python's torch.randn never does.
     c10::optional<at::Generator> gen;
     if (g != nullptr) gen = g->g;
-    // at::randn takes the generator's own lock; locking here as well would deadlock.
     Out(out, at::randn(Dims(shape, ndim), gen, Options(dtype, dt, di)));
   });
 }
@@ -453,17 +489,20 @@ int lg_add_scaled_(lg_tensor a, lg_tensor b, double alpha) {
   return guarded([&] { at::Tensor t = T(a); t.add_(T(b), alpha); });
 }
 
-static c10::optional<at::Scalar> OptScalar(int has, double v) {
+static c10::optional<at::Scalar> OptScalar(const at::Tensor& a, int has, double v) {
   if (!has) return c10::nullopt;
-  return at::Scalar(v);
+  return ScalarFor(a, v);
 }
 
 int lg_clamp(lg_tensor a, int has_min, double min, int has_max, double max, lg_tensor* out) {
-  return guarded([&] { Out(out, at::clamp(T(a), OptScalar(has_min, min), OptScalar(has_max, max))); });
+  return guarded([&] {
+    const auto& t = T(a);
+    Out(out, at::clamp(t, OptScalar(t, has_min, min), OptScalar(t, has_max, max)));
+  });
 }
 
 int lg_clamp_(lg_tensor a, int has_min, double min, int has_max, double max) {
-  return guarded([&] { at::Tensor t = T(a); t.clamp_(OptScalar(has_min, min), OptScalar(has_max, max)); });
+  return guarded([&] { at::Tensor t = T(a); t.clamp_(OptScalar(t, has_min, min), OptScalar(t, has_max, max)); });
 }
 
 int lg_where(lg_tensor cond, lg_tensor a, lg_tensor b, lg_tensor* out) {
@@ -596,6 +635,10 @@ int lg_flatten(lg_tensor a, int64_t start, int64_t end, lg_tensor* out) {
 
 int lg_slice(lg_tensor a, int64_t dim, int64_t start, int64_t end, int64_t step, lg_tensor* out) {
   return guarded([&] { Out(out, T(a).slice(dim, start, end, step)); });
+}
+
+int lg_narrow(lg_tensor a, int64_t dim, int64_t start, int64_t length, lg_tensor* out) {
+  return guarded([&] { Out(out, T(a).narrow(dim, start, length)); });
 }
 
 int lg_select(lg_tensor a, int64_t dim, int64_t index, lg_tensor* out) {

@@ -112,6 +112,8 @@ LG_API int lg_squeeze(lg_tensor a, int64_t dim, lg_tensor* out);
 LG_API int lg_expand(lg_tensor a, const int64_t* shape, int ndim, lg_tensor* out);
 LG_API int lg_flatten(lg_tensor a, int64_t start, int64_t end, lg_tensor* out);
 LG_API int lg_slice(lg_tensor a, int64_t dim, int64_t start, int64_t end, int64_t step, lg_tensor* out);
+/* torch.narrow: negative start counts from the end; start + length past the end is an error */
+LG_API int lg_narrow(lg_tensor a, int64_t dim, int64_t start, int64_t length, lg_tensor* out);
 LG_API int lg_select(lg_tensor a, int64_t dim, int64_t index, lg_tensor* out);
 LG_API int lg_index_select(lg_tensor a, int64_t dim, lg_tensor index, lg_tensor* out);
 LG_API int lg_cat(const lg_tensor* tensors, int n, int64_t dim, lg_tensor* out);

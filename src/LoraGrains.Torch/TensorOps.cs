@@ -144,6 +144,8 @@ public sealed unsafe partial class Tensor
     public Tensor AddInPlace(double s) => ScalarInPlace(BinaryOp.Add, s);
     /// <summary>In place: this −= other.</summary>
     public Tensor SubInPlace(Tensor other) => BinaryInPlace(BinaryOp.Sub, other);
+    /// <summary>In place: this −= s.</summary>
+    public Tensor SubInPlace(double s) => ScalarInPlace(BinaryOp.Sub, s);
     /// <summary>In place: this ·= other.</summary>
     public Tensor MulInPlace(Tensor other) => BinaryInPlace(BinaryOp.Mul, other);
     /// <summary>In place: this ·= s.</summary>
@@ -317,8 +319,11 @@ public sealed unsafe partial class Tensor
     public Tensor Slice(long dim, long start, long end, long step = 1) =>
         Wrap(NativeMethods.lg_slice(Handle, dim, start, end, step, out var r), r);
 
-    /// <summary>A view of <paramref name="length"/> elements from <paramref name="start"/> along <paramref name="dim"/>.</summary>
-    public Tensor Narrow(long dim, long start, long length) => Slice(dim, start, start + length);
+    /// <summary>
+    /// A view of <paramref name="length"/> elements from <paramref name="start"/> along <paramref name="dim"/>
+    /// (negative start counts from the end; a range past the end is an error, as torch.narrow).
+    /// </summary>
+    public Tensor Narrow(long dim, long start, long length) => Wrap(NativeMethods.lg_narrow(Handle, dim, start, length, out var r), r);
 
     /// <summary>A view of index <paramref name="index"/> along <paramref name="dim"/>, that dimension removed.</summary>
     public Tensor Select(long dim, long index) => Wrap(NativeMethods.lg_select(Handle, dim, index, out var r), r);

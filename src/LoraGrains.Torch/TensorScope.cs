@@ -38,7 +38,7 @@ public sealed class TensorScope : IDisposable
         // Search from the end: the tensor to keep is nearly always among the last ones created.
         var i = owned.LastIndexOf(tensor);
         if (i >= 0) owned.RemoveAt(i);
-        parent?.owned.Add(tensor);
+        OpenAncestor()?.owned.Add(tensor);
         return tensor;
     }
 
@@ -65,6 +65,15 @@ public sealed class TensorScope : IDisposable
         disposed = true;
         foreach (var t in owned) t.Dispose();
         owned.Clear();
-        if (ReferenceEquals(current, this)) current = parent;
+        if (ReferenceEquals(current, this)) current = OpenAncestor();
+    }
+
+    // The nearest enclosing scope still open. Scopes disposed out of order (an outer one before an inner one)
+    // are skipped: a disposed scope never frees again, so tensors registered in it would leak.
+    private TensorScope? OpenAncestor()
+    {
+        var p = parent;
+        while (p is { disposed: true }) p = p.parent;
+        return p;
     }
 }

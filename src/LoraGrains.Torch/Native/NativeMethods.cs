@@ -77,6 +77,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int lg_expand(TensorHandle a, long* shape, int ndim, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_flatten(TensorHandle a, long start, long end, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_slice(TensorHandle a, long dim, long start, long end, long step, out nint result);
+    [LibraryImport(Lib)] internal static partial int lg_narrow(TensorHandle a, long dim, long start, long length, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_select(TensorHandle a, long dim, long index, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_index_select(TensorHandle a, long dim, TensorHandle index, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_cat(nint* tensors, int n, long dim, out nint result);
