@@ -120,7 +120,7 @@ internal static class GenerateCommand
             }
 
             request = request with { Adapters = uses };
-            var result = await new StableDiffusionPipeline(model).GenerateAsync(request, new ProgressBar(), null, cancellationToken);
+            var result = await new StableDiffusionPipeline(model).GenerateAsync(request, new ProgressBar(), cancellationToken: cancellationToken);
             if (result.PromptTruncated) Console.Error.WriteLine("warning: the prompt is longer than 77 tokens and was truncated");
             if (result.NegativePromptTruncated) Console.Error.WriteLine("warning: the negative prompt is longer than 77 tokens and was truncated");
             if (result.FusionWeights is { } fw)

@@ -68,6 +68,9 @@ public sealed record GenerationRequest
     /// <summary>Fold a fixed adapter set (Merge, Fusion without schedules) into the UNet weights for the run; unfused afterwards.</summary>
     public bool FuseFixedAdapters { get; init; } = true;
 
+    /// <summary>Steps between checkpoints handed to <see cref="IDenoiseObserver.OnCheckpoint"/> (0 = none).</summary>
+    public int CheckpointEvery { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field and its limit.</summary>
     public void Validate()
     {
@@ -94,6 +97,7 @@ public sealed record GenerationRequest
             throw new ArgumentOutOfRangeException(nameof(LoraScale), LoraScale, "LoRA scale must be between -10 and 10");
         if (!(FusionTemperature > 0) || FusionTemperature > 100)
             throw new ArgumentOutOfRangeException(nameof(FusionTemperature), FusionTemperature, "fusion temperature must be in (0, 100]");
+        if (CheckpointEvery is < 0 or > MaxSteps) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, $"checkpoint interval must be between 0 and {MaxSteps}");
         if (ClipSkip is < 0 or > 10) throw new ArgumentOutOfRangeException(nameof(ClipSkip), ClipSkip, "clip skip must be between 0 and 10");
     }
 

@@ -10,4 +10,9 @@ public interface IDenoiseObserver
 
     /// <summary>Latents after step <paramref name="step"/> (0-based) with the adapters that were active.</summary>
     void OnStep(int step, double timestep, Tensor latents, IReadOnlyList<string> activeAdapters);
+
+    /// <summary>A checkpoint after every <see cref="GenerationRequest.CheckpointEvery"/> steps (not after the last one).</summary>
+    void OnCheckpoint(GenerationCheckpoint checkpoint)
+    {
+    }
 }

@@ -26,15 +26,18 @@ public sealed class StableDiffusionPipeline
 
     /// <summary>Runs <see cref="Generate"/> on a dedicated thread so callers stay asynchronous.</summary>
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
-        IDenoiseObserver? observer = null, CancellationToken cancellationToken = default) =>
-        Task.Factory.StartNew(() => Generate(request, progress, observer, cancellationToken), cancellationToken,
+        IDenoiseObserver? observer = null, GenerationCheckpoint? resumeFrom = null, CancellationToken cancellationToken = default) =>
+        Task.Factory.StartNew(() => Generate(request, progress, observer, resumeFrom, cancellationToken), cancellationToken,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    /// <summary>Generates the images of <paramref name="request"/>; cancellation is honoured between steps.</summary>
+    /// <summary>
+    /// Generates the images of <paramref name="request"/>; cancellation is honoured between steps. With
+    /// <paramref name="resumeFrom"/> the run continues from a checkpoint of the same request.
+    /// </summary>
     /// <exception cref="ArgumentException">A request field is out of range, or names an adapter that is not attached.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
-        IDenoiseObserver? observer = null, CancellationToken cancellationToken = default)
+        IDenoiseObserver? observer = null, GenerationCheckpoint? resumeFrom = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         request.Validate();
@@ -63,9 +66,25 @@ public sealed class StableDiffusionPipeline
         var w = request.Width / model.Vae.Config.DownsampleFactor;
         var latents = Torch.Torch.Randn([request.BatchSize, model.UNet.Config.InChannels, h, w], generator, DType.Float32, model.Device)
             .To(model.DType) * scheduler.InitNoiseSigma;
-        observer?.OnInitialLatents(latents);
-
         var active = new List<IReadOnlyList<string>>(steps);
+        var first = 0;
+        if (resumeFrom is null)
+        {
+            observer?.OnInitialLatents(latents);
+        }
+        else
+        {
+            if (resumeFrom.CompletedSteps < 0 || resumeFrom.CompletedSteps > steps)
+                throw new ArgumentException($"checkpoint after step {resumeFrom.CompletedSteps} does not fit a run of {steps} steps", nameof(resumeFrom));
+            if (!resumeFrom.Latents.Shape.AsSpan().SequenceEqual(latents.Shape))
+                throw new ArgumentException($"checkpoint latents [{string.Join(", ", resumeFrom.Latents.Shape)}] do not fit this request's [{string.Join(", ", latents.Shape)}]", nameof(resumeFrom));
+            latents = resumeFrom.Latents.ToTensor(model.Device).To(model.DType);
+            scheduler.LoadState(resumeFrom.Scheduler, model.Device);
+            generator.SetState(resumeFrom.GeneratorState);
+            active.AddRange(resumeFrom.ActiveAdapters);
+            first = resumeFrom.CompletedSteps;
+        }
+
         var clock = Stopwatch.StartNew();
         var fused = plan.IsFixedForRun && request.FuseFixedAdapters;
         AdapterActivation? activation = null;
@@ -77,7 +96,7 @@ public sealed class StableDiffusionPipeline
                 model.Adapters.Fuse(LoraComponent.Unet);
             }
 
-            for (var i = 0; i < steps; i++)
+            for (var i = first; i < steps; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var stepScope = TensorScope.Enter();
@@ -105,6 +124,17 @@ public sealed class StableDiffusionPipeline
                 active.Add(plan.ActiveAt(i));
                 observer?.OnStep(i, t, latents, active[^1]);
                 progress?.Report(new GenerationProgress(i + 1, steps, t, clock.Elapsed));
+                if (observer is not null && request.CheckpointEvery > 0 && (i + 1) % request.CheckpointEvery == 0 && i + 1 < steps)
+                {
+                    observer.OnCheckpoint(new GenerationCheckpoint
+                    {
+                        CompletedSteps = i + 1,
+                        Latents = StateTensor.From(latents),
+                        Scheduler = scheduler.SaveState(),
+                        GeneratorState = generator.GetState(),
+                        ActiveAdapters = [.. active],
+                    });
+                }
             }
         }
         finally

@@ -57,7 +57,7 @@ public sealed class TxtToImgReferenceTests(SdTinyModel tiny) : IClassFixture<SdT
         using var cts = new CancellationTokenSource();
         var progress = new Progress(cts);
         var request = new GenerationRequest { Prompt = "x", Steps = 5, Width = 64, Height = 64 };
-        Assert.Throws<OperationCanceledException>(() => new StableDiffusionPipeline(tiny.Model).Generate(request, progress, null, cts.Token));
+        Assert.Throws<OperationCanceledException>(() => new StableDiffusionPipeline(tiny.Model).Generate(request, progress, cancellationToken: cts.Token));
         Assert.Equal(1, progress.Reports);
     }
 
