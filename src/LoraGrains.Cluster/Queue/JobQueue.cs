@@ -1,0 +1,586 @@
+using System.Data.Common;
+using LoraGrains.Cluster.Storage;
+
+namespace LoraGrains.Cluster.Queue;
+
+/// <summary>
+/// The durable job queue. A job is acknowledged only after its row is committed; silos claim jobs under a
+/// lease they must renew; every change a silo makes to a running job is guarded by
+/// <c>lease_owner = @owner AND status = 'running'</c> in the same <c>UPDATE</c>, so a silo that lost its lease
+/// changes nothing and a job reaches a final state at most once.
+/// <para>
+/// Claims are fair across tenants (see <see cref="FairShare"/>) and honour each tenant's running-jobs quota.
+/// Because fairness is a decision over all tenants, claims take one cluster-wide advisory lock for the
+/// length of their (short) transaction on PostgreSQL — SQLite's <c>BEGIN IMMEDIATE</c> is the same thing —
+/// and read job rows with <c>FOR UPDATE SKIP LOCKED</c>, so a row another transaction is changing (a tenant
+/// cancelling it, a sweep) is passed over rather than waited for. One claim costs a handful of indexed
+/// statements, so the lock admits hundreds of claims a second: far above what GPUs that spend seconds per
+/// image can ask for.
+/// </para>
+/// <para>
+/// A lease that has expired but has not yet been taken back by a sweep is still honoured: until the sweep
+/// re-queues the job no other silo can hold it, and the sweep and the owner's write are serialised on the row,
+/// so whichever comes first wins and the other changes nothing.
+/// </para>
+/// </summary>
+public sealed class JobQueue
+{
+    /// <summary>Largest accepted request document, in characters.</summary>
+    public const int MaxRequestChars = 256 * 1024;
+
+    /// <summary>Most adapters one job may compose.</summary>
+    public const int MaxAdaptersPerJob = 64;
+
+    /// <summary>Most claims a job may be given.</summary>
+    public const int MaxAttemptsLimit = 100;
+
+    /// <summary>Largest checkpoint stored in the database; bigger state belongs in blob storage (pass a path).</summary>
+    public const int MaxCheckpointBytes = 64 * 1024 * 1024;
+
+    /// <summary>Shortest accepted lease.</summary>
+    public static readonly TimeSpan MinLease = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest accepted lease.</summary>
+    public static readonly TimeSpan MaxLease = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How many of a fair tenant's oldest queued jobs the residency preference may choose among: enough to find
+    /// a job that reuses loaded adapters, few enough that no job waits behind many younger ones.
+    /// </summary>
+    internal const int ResidencyWindow = 16;
+
+    internal const string ClaimLockName = "loragrains.cluster.claim";
+
+    private const string SubmitLockPrefix = "loragrains.cluster.submit:";
+
+    private const string RecordColumns = """
+        id, tenant_id, session_id, status, attempts, max_attempts, lease_owner, lease_expires_at, cancel_requested,
+        checkpoint_step, result_path, result_sha256, error, created_at, started_at, updated_at, finished_at
+        """;
+
+    private const string ClaimedColumns = """
+        id, tenant_id, session_id, request, adapter_hashes, attempts, max_attempts, lease_expires_at,
+        checkpoint_step, checkpoint_data, checkpoint_path
+        """;
+
+    private readonly IClusterDatabase _database;
+    private readonly TimeProvider _clock;
+
+    internal JobQueue(IClusterDatabase database, TimeProvider clock)
+    {
+        _database = database;
+        _clock = clock;
+    }
+
+    /// <summary>
+    /// Writes a job in state queued and returns its id once the write is committed. Refused, with nothing
+    /// written, when the tenant already has its <see cref="Tenancy.Tenant.MaxQueuedJobs"/> queued.
+    /// </summary>
+    /// <param name="submission">The job.</param>
+    /// <param name="cancellationToken">Cancels the submission (nothing is written unless it completes).</param>
+    /// <exception cref="QuotaExceededException">The tenant's queued-jobs quota is full.</exception>
+    /// <exception cref="KeyNotFoundException">The tenant or session does not exist.</exception>
+    public async Task<Guid> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        StorageKeys.TenantId(submission.TenantId, "tenantId");
+        if (submission.SessionId is not null)
+        {
+            StorageKeys.Id(submission.SessionId, "sessionId");
+        }
+
+        JsonInput.Object(submission.RequestJson, "request", MaxRequestChars);
+        ArgumentNullException.ThrowIfNull(submission.AdapterHashes);
+        if (submission.AdapterHashes.Count > MaxAdaptersPerJob)
+        {
+            throw new ArgumentException($"adapterHashes may list at most {MaxAdaptersPerJob} adapters (got {submission.AdapterHashes.Count}).", nameof(submission));
+        }
+
+        foreach (var hash in submission.AdapterHashes)
+        {
+            StorageKeys.ContentHash(hash, "adapterHashes");
+        }
+
+        if (submission.MaxAttempts is < 1 or > MaxAttemptsLimit)
+        {
+            throw new ArgumentException($"maxAttempts must be between 1 and {MaxAttemptsLimit} (got {submission.MaxAttempts}).", nameof(submission));
+        }
+
+        var now = _clock.GetUtcNow();
+        var jobId = Guid.CreateVersion7(now);
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // Per-tenant lock: concurrent submissions of one tenant must not both see room under the quota.
+        await using var transaction = await _database.BeginWriteAsync(connection, SubmitLockPrefix + submission.TenantId, cancellationToken).ConfigureAwait(false);
+
+        int maxQueued;
+        await using (var tenant = connection.CreateCommand(transaction, "SELECT max_queued_jobs FROM tenants WHERE id = @tenant"))
+        {
+            tenant.AddParameter("tenant", submission.TenantId);
+            maxQueued = await tenant.ScalarAsync<int?>(cancellationToken).ConfigureAwait(false)
+                ?? throw new KeyNotFoundException($"Tenant '{submission.TenantId}' does not exist.");
+        }
+
+        if (submission.SessionId is not null)
+        {
+            await using var session = connection.CreateCommand(transaction, "SELECT 1 FROM sessions WHERE tenant_id = @tenant AND id = @session");
+            session.AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId);
+            if (await session.ScalarAsync<int?>(cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw new KeyNotFoundException($"Tenant '{submission.TenantId}' has no session '{submission.SessionId}'.");
+            }
+        }
+
+        await using (var queued = connection.CreateCommand(transaction, "SELECT COUNT(*) FROM jobs WHERE tenant_id = @tenant AND status = 'queued'"))
+        {
+            queued.AddParameter("tenant", submission.TenantId);
+            if (await queued.ScalarAsync<long>(cancellationToken).ConfigureAwait(false) >= maxQueued)
+            {
+                throw new QuotaExceededException(submission.TenantId, "maxQueuedJobs", maxQueued);
+            }
+        }
+
+        await using (var insert = connection.CreateCommand(transaction, """
+            INSERT INTO jobs (id, tenant_id, session_id, request, adapter_hashes, status, attempts, max_attempts, created_at, updated_at)
+            VALUES (@id, @tenant, @session, @request, @adapters, 'queued', 0, @max_attempts, @now, @now)
+            """))
+        {
+            insert.AddParameter("id", jobId).AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId)
+                .AddParameter("max_attempts", submission.MaxAttempts).AddParameter("now", now.ToUnixTimeMilliseconds());
+            _database.AddJsonParameter(insert, "request", submission.RequestJson);
+            _database.AddJsonParameter(insert, "adapters", JsonInput.StringArray(submission.AdapterHashes));
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return jobId;
+    }
+
+    /// <summary>
+    /// Claims the next job for <paramref name="siloId"/>: re-queues expired leases, picks the tenant that is
+    /// owed the next claim (and is under its running-jobs quota), prefers among its oldest jobs one whose adapters
+    /// are resident on this silo, and leases it. Returns <see langword="null"/> when nothing is claimable.
+    /// </summary>
+    /// <param name="siloId">The claiming silo; becomes the lease owner.</param>
+    /// <param name="residentAdapterHashes">Adapters resident on this silo's devices.</param>
+    /// <param name="leaseDuration">How long the lease lasts unless renewed.</param>
+    /// <param name="cancellationToken">Cancels the claim (nothing is claimed unless it completes).</param>
+    public async Task<ClaimedJob?> ClaimAsync(
+        string siloId, IReadOnlyCollection<string> residentAdapterHashes, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.Id(siloId, nameof(siloId));
+        ArgumentNullException.ThrowIfNull(residentAdapterHashes);
+        ValidateLease(leaseDuration);
+        var resident = residentAdapterHashes as IReadOnlySet<string> ?? new HashSet<string>(residentAdapterHashes, StringComparer.Ordinal);
+
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await _database.BeginWriteAsync(connection, ClaimLockName, cancellationToken).ConfigureAwait(false);
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await SweepAsync(connection, transaction, now, cancellationToken).ConfigureAwait(false);
+
+        var (tenants, virtualTime) = await ReadSharesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        foreach (var group in FairShare.ServiceOrder(tenants, virtualTime))
+        {
+            var candidates = new List<FairShare.Candidate>();
+            foreach (var tenant in group)
+            {
+                await ReadWindowAsync(connection, transaction, tenant.TenantId, candidates, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (candidates.Count == 0)
+            {
+                continue;
+            }
+
+            var chosen = FairShare.PreferResident(candidates, resident);
+            var claimed = await MarkRunningAsync(connection, transaction, chosen.JobId, siloId, now, now + (long)leaseDuration.TotalMilliseconds, cancellationToken).ConfigureAwait(false);
+            var served = group.First(t => t.TenantId == chosen.TenantId);
+            var (start, pass) = FairShare.Charge(FairShare.EffectivePass(served.Pass, virtualTime), served.Weight);
+            await using (var charge = connection.CreateCommand(transaction, "UPDATE tenants SET fair_start = @start, fair_pass = @pass WHERE id = @tenant"))
+            {
+                charge.AddParameter("start", start).AddParameter("pass", pass).AddParameter("tenant", served.TenantId);
+                await charge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return claimed;
+        }
+
+        // Nothing to claim, but keep what the sweep did.
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>Extends the lease; tells the owner if its tenant asked to cancel the job.</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="owner">The lease owner.</param>
+    /// <param name="leaseDuration">New lease length from now.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="LeaseLostException">The caller no longer holds the lease: stop working on the job.</exception>
+    public async Task<LeaseRenewal> RenewLeaseAsync(Guid jobId, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.Id(owner, nameof(owner));
+        ValidateLease(leaseDuration);
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var expires = now + (long)leaseDuration.TotalMilliseconds;
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var command = connection.CreateCommand(null, """
+            UPDATE jobs SET lease_expires_at = @expires, updated_at = @now
+            WHERE id = @id AND lease_owner = @owner AND status = 'running'
+            RETURNING cancel_requested
+            """))
+        {
+            command.AddParameter("id", jobId).AddParameter("owner", owner).AddParameter("expires", expires).AddParameter("now", now);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return new LeaseRenewal(DateTimeOffset.FromUnixTimeMilliseconds(expires), reader.GetBoolean(0));
+            }
+        }
+
+        throw await LeaseLostAsync(connection, jobId, owner, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Records progress so that a later claim resumes from it; the state is stored in the database.</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="owner">The lease owner.</param>
+    /// <param name="step">Denoising steps completed.</param>
+    /// <param name="state">Serialised state, at most <see cref="MaxCheckpointBytes"/>.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
+    public Task SaveCheckpointAsync(Guid jobId, string owner, int step, ReadOnlyMemory<byte> state, CancellationToken cancellationToken = default)
+    {
+        if (state.Length > MaxCheckpointBytes)
+        {
+            throw new ArgumentException($"A checkpoint stored in the database may be at most {MaxCheckpointBytes} bytes (got {state.Length}); store it as a blob and pass its path.", nameof(state));
+        }
+
+        return WriteCheckpointAsync(jobId, owner, new JobCheckpoint(step, state.ToArray(), null), cancellationToken);
+    }
+
+    /// <summary>Records progress whose state lives in blob storage at <paramref name="blobPath"/>.</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="owner">The lease owner.</param>
+    /// <param name="step">Denoising steps completed.</param>
+    /// <param name="blobPath">Where the state was written.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
+    public Task SaveCheckpointAsync(Guid jobId, string owner, int step, string blobPath, CancellationToken cancellationToken = default) =>
+        WriteCheckpointAsync(jobId, owner, new JobCheckpoint(step, null, StorageKeys.Text(blobPath, nameof(blobPath), 4096)), cancellationToken);
+
+    /// <summary>Marks the job succeeded with its result image. Happens at most once per job.</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="owner">The lease owner.</param>
+    /// <param name="resultPath">Where the image was written.</param>
+    /// <param name="resultSha256">SHA-256 of the image, 64 lowercase hex digits.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="LeaseLostException">The caller no longer holds the lease (or the job already finished).</exception>
+    public Task CompleteAsync(Guid jobId, string owner, string resultPath, string resultSha256, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.Text(resultPath, nameof(resultPath), 4096);
+        StorageKeys.ContentHash(resultSha256, nameof(resultSha256));
+        // The checkpoint is dropped: the job will never be resumed, and its state may be large.
+        return GuardedUpdateAsync(jobId, owner, """
+            UPDATE jobs SET status = 'succeeded', result_path = @result_path, result_sha256 = @result_sha256,
+                lease_expires_at = NULL, checkpoint_data = NULL, finished_at = @now, updated_at = @now
+            WHERE id = @id AND lease_owner = @owner AND status = 'running'
+            """, command => command.AddParameter("result_path", resultPath).AddParameter("result_sha256", resultSha256), cancellationToken);
+    }
+
+    /// <summary>Marks the job failed for good (the request cannot succeed; retrying would not help).</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="owner">The lease owner.</param>
+    /// <param name="error">Why, for the tenant (cut to 4000 characters).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
+    public Task FailAsync(Guid jobId, string owner, string error, CancellationToken cancellationToken = default) =>
+        GuardedUpdateAsync(jobId, owner, """
+            UPDATE jobs SET status = 'failed', error = @error, lease_expires_at = NULL, checkpoint_data = NULL,
+                finished_at = @now, updated_at = @now
+            WHERE id = @id AND lease_owner = @owner AND status = 'running'
+            """, command => command.AddParameter("error", Truncate(error)), cancellationToken);
+
+    /// <summary>Marks a running job cancelled (after its tenant asked; see <see cref="LeaseRenewal.CancellationRequested"/>).</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="owner">The lease owner.</param>
+    /// <param name="reason">Recorded as the job's error.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
+    public Task CancelAsync(Guid jobId, string owner, string reason = "cancelled by the tenant", CancellationToken cancellationToken = default) =>
+        GuardedUpdateAsync(jobId, owner, """
+            UPDATE jobs SET status = 'cancelled', error = @error, lease_expires_at = NULL, checkpoint_data = NULL,
+                finished_at = @now, updated_at = @now
+            WHERE id = @id AND lease_owner = @owner AND status = 'running'
+            """, command => command.AddParameter("error", Truncate(reason)), cancellationToken);
+
+    /// <summary>
+    /// Gives the job back to the queue, keeping its checkpoint, without spending an attempt: what a draining
+    /// silo does with work it will not finish, so another silo resumes it at once instead of after the lease expires.
+    /// </summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="owner">The lease owner.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
+    public Task ReleaseAsync(Guid jobId, string owner, CancellationToken cancellationToken = default) =>
+        GuardedUpdateAsync(jobId, owner, """
+            UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1, updated_at = @now
+            WHERE id = @id AND lease_owner = @owner AND status = 'running'
+            """, static _ => { }, cancellationToken);
+
+    /// <summary>
+    /// Asks to cancel a tenant's job: a queued job is cancelled at once; a running one is flagged, and its silo
+    /// learns it at its next lease renewal. Returns the job's status afterwards, or <see langword="null"/> if
+    /// the tenant has no such job.
+    /// </summary>
+    /// <param name="tenantId">The tenant (a tenant can cancel only its own jobs).</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task<JobStatus?> RequestCancelAsync(string tenantId, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.TenantId(tenantId);
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var queued = connection.CreateCommand(null, """
+            UPDATE jobs SET status = 'cancelled', error = 'cancelled by the tenant', finished_at = @now, updated_at = @now
+            WHERE id = @id AND tenant_id = @tenant AND status = 'queued'
+            """))
+        {
+            queued.AddParameter("id", jobId).AddParameter("tenant", tenantId).AddParameter("now", now);
+            if (await queued.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+            {
+                return JobStatus.Cancelled;
+            }
+        }
+
+        // Not queued (any more): if it is running, flag it for its owner.
+        await using (var running = connection.CreateCommand(null, """
+            UPDATE jobs SET cancel_requested = @flag, updated_at = @now
+            WHERE id = @id AND tenant_id = @tenant AND status = 'running'
+            """))
+        {
+            running.AddParameter("id", jobId).AddParameter("tenant", tenantId).AddParameter("flag", true).AddParameter("now", now);
+            if (await running.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+            {
+                return JobStatus.Running;
+            }
+        }
+
+        return (await GetAsync(tenantId, jobId, cancellationToken).ConfigureAwait(false))?.Status;
+    }
+
+    /// <summary>Reads a tenant's job, or <see langword="null"/> if the tenant has no such job.</summary>
+    /// <param name="tenantId">The tenant (a tenant sees only its own jobs).</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<JobRecord?> GetAsync(string tenantId, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.TenantId(tenantId);
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand(null, $"SELECT {RecordColumns} FROM jobs WHERE id = @id AND tenant_id = @tenant");
+        command.AddParameter("id", jobId).AddParameter("tenant", tenantId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        static DateTimeOffset? Time(DbDataReader r, int i) => r.GetNullableInt64(i) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+        return new JobRecord(
+            reader.GetGuid(0),
+            reader.GetString(1),
+            reader.GetNullableString(2),
+            JobStatusColumn.Parse(reader.GetString(3)),
+            reader.GetInt32(4),
+            reader.GetInt32(5),
+            reader.GetNullableString(6),
+            Time(reader, 7),
+            reader.GetBoolean(8),
+            reader.GetNullableInt32(9),
+            reader.GetNullableString(10),
+            reader.GetNullableString(11),
+            reader.GetNullableString(12),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+            Time(reader, 14),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(15)),
+            Time(reader, 16));
+    }
+
+    /// <summary>
+    /// Takes back jobs whose lease expired: re-queued (keeping their checkpoint) while they have attempts left,
+    /// failed with "lease expired N times" when they have none, cancelled if their tenant asked. Every claim
+    /// runs this first; call it on a timer too so that expired jobs are accounted for when nobody claims.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the sweep (which then changes nothing).</param>
+    public async Task<LeaseSweepResult> RequeueExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // The claim lock, because every claim sweeps too: two sweeps locking the same expired rows in different
+        // orders could deadlock; serialised, they cannot, and the second finds nothing left to do.
+        await using var transaction = await _database.BeginWriteAsync(connection, ClaimLockName, cancellationToken).ConfigureAwait(false);
+        var result = await SweepAsync(connection, transaction, _clock.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private static async Task<LeaseSweepResult> SweepAsync(DbConnection connection, DbTransaction transaction, long now, CancellationToken cancellationToken)
+    {
+        // One statement, so every claim pays one round trip for it: each expired job is cancelled if its tenant
+        // asked, failed if it has used its attempts, and otherwise re-queued (keeping its checkpoint). SET
+        // expressions all read the row as it was, so the three outcomes are decided on the same values.
+        await using var command = connection.CreateCommand(transaction, """
+            UPDATE jobs SET
+                status = CASE WHEN cancel_requested = @flag THEN 'cancelled'
+                              WHEN attempts >= max_attempts THEN 'failed'
+                              ELSE 'queued' END,
+                error = CASE WHEN cancel_requested = @flag THEN 'cancelled by the tenant'
+                             WHEN attempts >= max_attempts THEN 'lease expired ' || attempts || ' times'
+                             ELSE error END,
+                lease_owner = CASE WHEN cancel_requested = @flag OR attempts >= max_attempts THEN lease_owner ELSE NULL END,
+                checkpoint_data = CASE WHEN cancel_requested = @flag OR attempts >= max_attempts THEN NULL ELSE checkpoint_data END,
+                finished_at = CASE WHEN cancel_requested = @flag OR attempts >= max_attempts THEN @now ELSE NULL END,
+                lease_expires_at = NULL,
+                updated_at = @now
+            WHERE status = 'running' AND lease_expires_at < @now
+            RETURNING status
+            """);
+        command.AddParameter("now", now).AddParameter("flag", true);
+        int requeued = 0, failed = 0, cancelled = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            switch (reader.GetString(0))
+            {
+                case JobStatusColumn.Queued: requeued++; break;
+                case JobStatusColumn.Failed: failed++; break;
+                default: cancelled++; break;
+            }
+        }
+
+        return new LeaseSweepResult(requeued, failed, cancelled);
+    }
+
+    private static async Task<(List<FairShare.TenantShare> Tenants, double VirtualTime)> ReadSharesAsync(
+        DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var tenants = new List<FairShare.TenantShare>();
+        var virtualTime = 0.0;
+        await using var command = connection.CreateCommand(transaction, """
+            SELECT t.id, t.weight, t.max_running_jobs, t.fair_pass,
+                   (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = t.id AND r.status = 'running'),
+                   (SELECT MAX(v.fair_start) FROM tenants v)
+            FROM tenants t
+            WHERE EXISTS (SELECT 1 FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued')
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            tenants.Add(new FairShare.TenantShare(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), (int)reader.GetInt64(4), reader.GetDouble(3)));
+            virtualTime = reader.GetDouble(5);
+        }
+
+        return (tenants, virtualTime);
+    }
+
+    private async Task ReadWindowAsync(
+        DbConnection connection, DbTransaction transaction, string tenantId, List<FairShare.Candidate> candidates, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand(transaction, $"""
+            SELECT id, seq, adapter_hashes FROM jobs
+            WHERE tenant_id = @tenant AND status = 'queued'
+            ORDER BY seq
+            LIMIT {ResidencyWindow}{_database.ForUpdateSkipLocked}
+            """);
+        command.AddParameter("tenant", tenantId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            candidates.Add(new FairShare.Candidate(reader.GetGuid(0), reader.GetInt64(1), tenantId, JsonInput.ParseStringArray(reader.GetString(2))));
+        }
+    }
+
+    private static async Task<ClaimedJob> MarkRunningAsync(
+        DbConnection connection, DbTransaction transaction, Guid jobId, string owner, long now, long expires, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand(transaction, $"""
+            UPDATE jobs SET status = 'running', lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1,
+                started_at = COALESCE(started_at, @now), updated_at = @now
+            WHERE id = @id AND status = 'queued'
+            RETURNING {ClaimedColumns}
+            """);
+        command.AddParameter("id", jobId).AddParameter("owner", owner).AddParameter("expires", expires).AddParameter("now", now);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // The row was read under this transaction's lock (and SKIP LOCKED), so it cannot have moved on.
+            throw new InvalidOperationException($"Job {jobId} was selected for claiming but is no longer queued.");
+        }
+
+        var checkpoint = reader.GetNullableInt32(8) is { } step
+            ? new JobCheckpoint(step, reader.GetNullableBytes(9), reader.GetNullableString(10))
+            : null;
+        return new ClaimedJob(
+            reader.GetGuid(0),
+            reader.GetString(1),
+            reader.GetNullableString(2),
+            reader.GetString(3),
+            JsonInput.ParseStringArray(reader.GetString(4)),
+            reader.GetInt32(5),
+            reader.GetInt32(6),
+            owner,
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+            checkpoint);
+    }
+
+    private async Task WriteCheckpointAsync(Guid jobId, string owner, JobCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(checkpoint.Step, "step");
+        await GuardedUpdateAsync(jobId, owner, """
+            UPDATE jobs SET checkpoint_step = @step, checkpoint_data = @data, checkpoint_path = @path, updated_at = @now
+            WHERE id = @id AND lease_owner = @owner AND status = 'running'
+            """, command => command.AddParameter("step", checkpoint.Step).AddParameter("data", checkpoint.Data).AddParameter("path", checkpoint.BlobPath),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    // Runs one lease-guarded UPDATE (parameters @id, @owner, @now plus the caller's) and turns "no row matched" into LeaseLostException.
+    private async Task GuardedUpdateAsync(Guid jobId, string owner, string sql, Action<DbCommand> addParameters, CancellationToken cancellationToken)
+    {
+        StorageKeys.Id(owner, nameof(owner));
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var command = connection.CreateCommand(null, sql))
+        {
+            command.AddParameter("id", jobId).AddParameter("owner", owner).AddParameter("now", _clock.GetUtcNow().ToUnixTimeMilliseconds());
+            addParameters(command);
+            if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+            {
+                return;
+            }
+        }
+
+        throw await LeaseLostAsync(connection, jobId, owner, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Describes why a guarded write matched nothing; read after the fact, only for the message.
+    private static async Task<LeaseLostException> LeaseLostAsync(DbConnection connection, Guid jobId, string owner, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand(null, "SELECT status, lease_owner FROM jobs WHERE id = @id");
+        command.AddParameter("id", jobId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var detail = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? $"the job is {reader.GetString(0)}" + (reader.GetNullableString(1) is { } holder && reader.GetString(0) == JobStatusColumn.Running ? $" under a lease held by '{holder}'" : string.Empty)
+            : "there is no such job";
+        return new LeaseLostException(jobId, owner, detail);
+    }
+
+    private static void ValidateLease(TimeSpan leaseDuration)
+    {
+        if (leaseDuration < MinLease || leaseDuration > MaxLease)
+        {
+            throw new ArgumentOutOfRangeException(nameof(leaseDuration), leaseDuration, $"leaseDuration must be between {MinLease} and {MaxLease}.");
+        }
+    }
+
+    private static string Truncate(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Length <= 4000 ? text : text[..4000];
+    }
+}
