@@ -15,6 +15,7 @@
 #endif
 
 #include <atomic>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -288,22 +289,41 @@ void BinaryScalarInPlace(int op, at::Tensor& a, double s) {
 }
 
 #if !LG_TORCH_AT_LEAST(2, 1)
-// Attention without the fused kernel (libtorch < 2.1): baddbmm-softmax-bmm, as diffusers' AttnProcessor.
+// Attention without the fused kernel (libtorch < 2.1): matmul, scale, softmax, matmul, as diffusers'
+// AttnProcessor computes it (baddbmm with alpha = scale). Queries are processed in slices so one block of
+// scores stays around 16 MB: the allocator then reuses heap memory instead of mapping (and faulting in)
+// a fresh L×S matrix per call, and peak memory drops from O(L·S) to O(slice·S). Each query row's result
+// is computed exactly as without slicing.
+constexpr int64_t kScoreBlockBytes = 16 << 20;
+
 at::Tensor AttentionMath(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          const c10::optional<at::Tensor>& mask, bool causal, double scale) {
-  auto scores = at::matmul(q, k.transpose(-2, -1)).mul_(scale);
-  if (causal) {
-    auto l = q.size(-2), s = k.size(-2);
-    auto keep = at::ones({l, s}, q.options().dtype(at::kBool)).tril();
-    scores.masked_fill_(keep.logical_not(), -std::numeric_limits<double>::infinity());
+  const int64_t L = q.size(-2), S = k.size(-2);
+  const int64_t leading = L == 0 ? 0 : q.numel() / (L * q.size(-1));
+  const int64_t row_bytes = std::max<int64_t>(1, leading * S * static_cast<int64_t>(q.element_size()));
+  const int64_t rows = std::max<int64_t>(1, kScoreBlockBytes / row_bytes);
+  const auto kt = k.transpose(-2, -1);
+  auto sizes = q.sizes().vec();
+  sizes.back() = v.size(-1);
+  auto out = at::empty(sizes, q.options());
+  for (int64_t start = 0; start < L; start += rows) {
+    const int64_t len = std::min(rows, L - start);
+    auto scores = at::matmul(q.narrow(-2, start, len), kt).mul_(scale);
+    if (causal) {
+      // Query start+i may see keys 0..start+i.
+      auto keep = at::ones({len, S}, q.options().dtype(at::kBool)).tril(start);
+      scores.masked_fill_(keep.logical_not(), -std::numeric_limits<double>::infinity());
+    }
+    if (mask.has_value()) {
+      auto m = mask->dim() >= 2 && mask->size(-2) == L ? mask->narrow(-2, start, len) : *mask;
+      if (m.scalar_type() == at::kBool)
+        scores.masked_fill_(m.logical_not(), -std::numeric_limits<double>::infinity());
+      else
+        scores.add_(m);
+    }
+    out.narrow(-2, start, len).copy_(at::matmul(at::softmax(scores, -1), v));
   }
-  if (mask.has_value()) {
-    if (mask->scalar_type() == at::kBool)
-      scores.masked_fill_(mask->logical_not(), -std::numeric_limits<double>::infinity());
-    else
-      scores.add_(*mask);
-  }
-  return at::matmul(at::softmax(scores, -1), v);
+  return out;
 }
 #endif
 
