@@ -64,7 +64,8 @@ int guarded(F&& body) noexcept {
     return LG_OUT_OF_MEMORY;
   } catch (const c10::Error& e) {
     last_error = e.what_without_backtrace();
-    return LG_ERROR;
+    // libtorch 1.13's CPU allocator reports exhaustion as a plain c10::Error ("can't allocate memory").
+    return last_error.find("can't allocate memory") != std::string::npos ? LG_OUT_OF_MEMORY : LG_ERROR;
   } catch (const ArgumentError& e) {
     last_error = e.what();
     return LG_INVALID_ARGUMENT;

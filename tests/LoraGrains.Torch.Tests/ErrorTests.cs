@@ -34,6 +34,17 @@ public sealed class ErrorTests
     }
 
     [Fact]
+    public void Out_of_memory_is_a_TorchOutOfMemoryException_and_the_process_keeps_working()
+    {
+        // 4 TiB of float32: far beyond this machine, refused by the allocator rather than overcommitted.
+        var e = Assert.Throws<TorchOutOfMemoryException>(() => Torch.Empty([1L << 40]));
+        Assert.Contains("can't allocate memory", e.Message); // libtorch's own text, e.g. "...you tried to allocate 4398046511104 bytes"
+        using var t = Torch.Ones([1024, 1024]);
+        using var sum = t.Sum();
+        Assert.Equal(1024 * 1024, sum.Item());
+    }
+
+    [Fact]
     public void Unknown_dtype_code_is_reported_clearly()
     {
         var e = Assert.Throws<TorchException>(() => Torch.Zeros([2], (DType)42));
