@@ -404,6 +404,20 @@ public sealed class JobQueue
             Time(reader, 16));
     }
 
+    /// <summary>Reads the request document of a tenant's job, or <see langword="null"/> if the tenant has no such job.</summary>
+    /// <param name="tenantId">The tenant (a tenant sees only its own jobs).</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<string?> GetRequestAsync(string tenantId, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.TenantId(tenantId);
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand(null, "SELECT request FROM jobs WHERE id = @id AND tenant_id = @tenant");
+        command.AddParameter("id", jobId).AddParameter("tenant", tenantId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetString(0) : null;
+    }
+
     /// <summary>
     /// Takes back jobs whose lease expired: re-queued (keeping their checkpoint) while they have attempts left,
     /// failed with "lease expired N times" when they have none, cancelled if their tenant asked. Every claim

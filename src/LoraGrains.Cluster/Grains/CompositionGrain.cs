@@ -1,0 +1,51 @@
+using System.Text.Json;
+using LoraGrains.Client;
+using LoraGrains.Cluster.Queue;
+using LoraGrains.Cluster.Runtime;
+using LoraGrains.Cluster.Storage;
+using LoraGrains.Diffusion.Pipeline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LoraGrains.Cluster.Grains;
+
+/// <summary>
+/// Runs one job (key = job id): attaches its adapters, resumes from its checkpoint if it has one, denoises with
+/// progress per step and checkpoints every <see cref="JobRequest.CheckpointEvery"/> steps, stores the PNG in the data
+/// directory and completes the job with the image's SHA-256. The caller owns the lease and decides what a failure means.
+/// </summary>
+public sealed class CompositionGrain(
+    ClusterStore store, ModelHost host, AdapterResidency residency, SiloFiles files, JobProgressBoard board, SiloMetrics metrics,
+    IOptions<SiloOptions> options, ILogger<CompositionGrain> logger) : Grain
+{
+    /// <summary>Runs the claimed job to completion; returns the image's SHA-256.</summary>
+    /// <exception cref="OperationCanceledException">The run was stopped between steps.</exception>
+    /// <exception cref="LeaseLostException">Another silo owns the job now.</exception>
+    public async Task<string> RunAsync(ClaimedJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var request = JsonSerializer.Deserialize<JobRequest>(job.RequestJson, LoraGrainsJson.Options)
+            ?? throw new ArgumentException("the job has an empty request", nameof(job));
+        var generation = JobRequestResolver.ToGeneration(request);
+        var resume = job.Checkpoint?.Data is { } data ? CheckpointRecorder.Deserialize(data) : null;
+        var siloId = options.Value.SiloId;
+        board.Report(new JobProgress(job.JobId, "running", resume?.CompletedSteps ?? 0, generation.Steps, siloId));
+        logger.LogInformation("Job {Job} attempt {Attempt}: {Steps} steps{Resume}", job.JobId, job.Attempt, generation.Steps,
+            resume is null ? string.Empty : $", resuming after step {resume.CompletedSteps}");
+
+        GenerationResult result;
+        using (await host.AcquireAsync(cancellationToken).ConfigureAwait(false))
+        {
+            residency.EnsureAttached(generation.Adapters.Select(a => a.Id).ToList());
+            var recorder = new CheckpointRecorder(store, job.JobId, job.LeaseOwner, CancellationToken.None);
+            var reporter = new StepReporter(board, metrics, job.JobId, siloId, resume?.CompletedSteps ?? 0);
+            result = await new StableDiffusionPipeline(host.Model)
+                .GenerateAsync(generation, reporter, recorder, resume, cancellationToken).ConfigureAwait(false);
+        }
+
+        var path = files.ImagePath(job.JobId);
+        var sha256 = await SiloFiles.WriteAtomicallyAsync(path, result.Images[0], CancellationToken.None).ConfigureAwait(false);
+        await store.Jobs.CompleteAsync(job.JobId, job.LeaseOwner, path, sha256, CancellationToken.None).ConfigureAwait(false);
+        return sha256;
+    }
+}
