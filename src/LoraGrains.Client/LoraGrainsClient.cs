@@ -83,7 +83,10 @@ public sealed class LoraGrainsClient : IDisposable
         {
             var content = new StreamContent(File.OpenRead(filePath));
             content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            return new HttpRequestMessage(HttpMethod.Post, query) { Content = content };
+            // 100-continue: a refused upload (413, 401) is answered before the file is sent.
+            var message = new HttpRequestMessage(HttpMethod.Post, query) { Content = content };
+            message.Headers.ExpectContinue = true;
+            return message;
         }, idempotent: true, cancellationToken);
     }
 
@@ -93,7 +96,9 @@ public sealed class LoraGrainsClient : IDisposable
         {
             var content = new ReadOnlyMemoryContent(bytes);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            return new HttpRequestMessage(HttpMethod.Post, $"v1/adapters?name={Uri.EscapeDataString(name)}") { Content = content };
+            var message = new HttpRequestMessage(HttpMethod.Post, $"v1/adapters?name={Uri.EscapeDataString(name)}") { Content = content };
+            message.Headers.ExpectContinue = true;
+            return message;
         }, idempotent: true, cancellationToken);
 
     /// <summary>Registers an adapter file already on the silos' storage, under an allow-listed root.</summary>

@@ -36,12 +36,18 @@ public static class AdapterEndpoints
         var name = http.Request.Query["name"].ToString();
         if (http.Request.ContentLength > limit)
         {
+            // A client that sent the body anyway gets the answer only if the body is read; a modest one is drained.
+            if (http.Request.ContentLength <= limit + RequestBody.DrainLimit)
+            {
+                await RequestBody.DrainAsync(http.Request.Body, http.RequestAborted);
+            }
+
             throw new HttpApiException(413, $"adapter upload of {http.Request.ContentLength} bytes exceeds the limit of {limit} bytes", "body");
         }
 
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
-            size.MaxRequestBodySize = limit + (1 << 20);
+            size.MaxRequestBodySize = limit + RequestBody.DrainLimit;
         }
 
         var source = http.Request.Body;
@@ -147,6 +153,7 @@ public static class AdapterEndpoints
                     total += read;
                     if (total > limit)
                     {
+                        await RequestBody.DrainAsync(source, cancellationToken);
                         throw new HttpApiException(413, $"adapter upload exceeds the limit of {limit} bytes", "body");
                     }
 

@@ -7,6 +7,28 @@ namespace LoraGrains.Cluster.Http;
 /// <summary>Reads a JSON request body within a size limit, with errors that say what is wrong.</summary>
 public static class RequestBody
 {
+    /// <summary>Most bytes past a limit that are still read (and dropped), so that a client which sent its whole body gets the 413.</summary>
+    public const long DrainLimit = 4 << 20;
+
+    /// <summary>Reads and drops up to <see cref="DrainLimit"/> bytes of a refused body.</summary>
+    public static async Task DrainAsync(Stream body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var buffer = new byte[1 << 16];
+        long drained = 0;
+        try
+        {
+            int read;
+            while (drained < DrainLimit && (read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                drained += read;
+            }
+        }
+        catch (Exception e) when (e is IOException or BadHttpRequestException)
+        {
+        }
+    }
+
     /// <summary>Deserializes the body as <typeparamref name="T"/>; 413 past <paramref name="limit"/> bytes, 400 for anything malformed.</summary>
     public static async Task<T> ReadJsonAsync<T>(HttpRequest request, int limit, CancellationToken cancellationToken)
         where T : class
@@ -14,6 +36,11 @@ public static class RequestBody
         ArgumentNullException.ThrowIfNull(request);
         if (request.ContentLength > limit)
         {
+            if (request.ContentLength <= limit + DrainLimit)
+            {
+                await DrainAsync(request.Body, cancellationToken).ConfigureAwait(false);
+            }
+
             throw new HttpApiException(413, $"the request body is {request.ContentLength} bytes; the limit is {limit} bytes");
         }
 
@@ -29,6 +56,7 @@ public static class RequestBody
         {
             if (buffer.Length + read > limit)
             {
+                await DrainAsync(request.Body, cancellationToken).ConfigureAwait(false);
                 throw new HttpApiException(413, $"the request body exceeds the limit of {limit} bytes");
             }
 

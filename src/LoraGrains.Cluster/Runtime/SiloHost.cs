@@ -43,7 +43,7 @@ public static class SiloHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
-            kestrel.Limits.MaxRequestBodySize = options.MaxAdapterUploadBytes + (1 << 20);
+            kestrel.Limits.MaxRequestBodySize = options.MaxAdapterUploadBytes + Http.RequestBody.DrainLimit;
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = ShutdownTimeout);
 
