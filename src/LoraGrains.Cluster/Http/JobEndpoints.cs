@@ -41,7 +41,7 @@ public static class JobEndpoints
     private static string Status(JobStatus status) => status.ToString().ToLowerInvariant();
 
     private static async Task<IResult> SubmitAsync(
-        HttpContext http, ClusterStore store, GrainRuntime grains, ModelHost host, SiloMetrics metrics, IOptions<SiloOptions> options)
+        HttpContext http, ClusterStore store, GrainRuntime grains, ModelHost host, SiloMetrics metrics, JobSignal signal, IOptions<SiloOptions> options)
     {
         var tenant = TenantAuthentication.TenantOf(http);
         var body = await RequestBody.ReadJsonAsync<JobRequest>(http.Request, options.Value.MaxJsonBodyBytes, http.RequestAborted);
@@ -65,6 +65,7 @@ public static class JobEndpoints
         var json = JsonSerializer.Serialize(resolved, LoraGrainsJson.Options);
         var id = await store.Jobs.SubmitAsync(new JobSubmission(tenant, resolved.SessionId, json, [.. resolved.Adapters!.Select(a => a.Hash)]), http.RequestAborted);
         metrics.JobsSubmitted.Add(1);
+        signal.Notify();
         http.Response.Headers.Location = $"/v1/jobs/{id}";
         return Results.Json(new JobAccepted(id), LoraGrainsJson.Options, statusCode: 202);
     }

@@ -77,6 +77,8 @@ public sealed class AdapterResidency
             _logger.LogInformation("Adapter {Hash} attached ({Bytes} bytes; {Resident} bytes resident)", hash[..12], size, ResidentBytes);
         }
 
+        // A run that needed more than the budget left the tier over it: trim back to the budget now.
+        Evict(0, needed);
         _resident = [.. _byHash.Keys];
     }
 

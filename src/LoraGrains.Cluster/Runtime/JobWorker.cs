@@ -15,7 +15,7 @@ namespace LoraGrains.Cluster.Runtime;
 /// stops the run between steps and releases the job, whose last checkpoint the next silo resumes from.
 /// </summary>
 public sealed class JobWorker(
-    ClusterStore store, GrainRuntime grains, AdapterResidency residency, JobProgressBoard board, SiloMetrics metrics,
+    ClusterStore store, GrainRuntime grains, AdapterResidency residency, JobProgressBoard board, SiloMetrics metrics, JobSignal signal,
     IOptions<SiloOptions> options, TimeProvider clock, ILogger<JobWorker> logger) : BackgroundService
 {
     private readonly SiloOptions _options = options.Value;
@@ -54,7 +54,7 @@ public sealed class JobWorker(
             metrics.ClaimQuery.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             if (job is null)
             {
-                await DelayAsync(_options.PollInterval, stoppingToken).ConfigureAwait(false);
+                await signal.WaitAsync(_options.PollInterval, stoppingToken).ConfigureAwait(false);
                 continue;
             }
 

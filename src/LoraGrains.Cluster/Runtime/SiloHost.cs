@@ -63,6 +63,7 @@ public static class SiloHost
         builder.Services.AddSingleton<AdapterResidency>();
         builder.Services.AddSingleton<GrainRuntime>();
         builder.Services.AddSingleton<JobProgressBoard>();
+        builder.Services.AddSingleton<JobSignal>();
         builder.Services.AddSingleton<SiloMetrics>();
         builder.Services.AddSingleton<MetricsText>();
         builder.Services.AddSingleton<SiloPeers>();
