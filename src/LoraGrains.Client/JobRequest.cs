@@ -42,6 +42,12 @@ public sealed record JobRequest
     /// <summary>Global LoRA scale λ (default 0.8).</summary>
     public double? LoraScale { get; init; }
 
+    /// <summary>
+    /// Composite only: evaluate each adapter's UNet passes on the silos that hold the adapter (fanned out per step,
+    /// combined here); passes no peer can take run locally. Default false.
+    /// </summary>
+    public bool? DistributedComposite { get; init; }
+
     /// <summary>Steps between checkpoints another silo can resume from (0 = none; default 0).</summary>
     public int? CheckpointEvery { get; init; }
 }

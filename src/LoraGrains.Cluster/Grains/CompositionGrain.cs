@@ -16,7 +16,7 @@ namespace LoraGrains.Cluster.Grains;
 /// </summary>
 public sealed class CompositionGrain(
     ClusterStore store, ModelHost host, AdapterResidency residency, SiloFiles files, JobProgressBoard board, SiloMetrics metrics,
-    IOptions<SiloOptions> options, ILogger<CompositionGrain> logger) : Grain
+    SiloPeers peers, IOptions<SiloOptions> options, ILogger<CompositionGrain> logger) : Grain
 {
     /// <summary>Runs the claimed job to completion; returns the image's SHA-256.</summary>
     /// <exception cref="OperationCanceledException">The run was stopped between steps.</exception>
@@ -33,19 +33,40 @@ public sealed class CompositionGrain(
         logger.LogInformation("Job {Job} attempt {Attempt}: {Steps} steps{Resume}", job.JobId, job.Attempt, generation.Steps,
             resume is null ? string.Empty : $", resuming after step {resume.CompletedSteps}");
 
+        var denoiser = await CreateDenoiserAsync(request, generation, cancellationToken).ConfigureAwait(false);
         GenerationResult result;
         using (await host.AcquireAsync(cancellationToken).ConfigureAwait(false))
         {
             residency.EnsureAttached(generation.Adapters.Select(a => a.Id).ToList());
             var recorder = new CheckpointRecorder(store, job.JobId, job.LeaseOwner, CancellationToken.None);
             var reporter = new StepReporter(board, metrics, job.JobId, siloId, resume?.CompletedSteps ?? 0);
-            result = await new StableDiffusionPipeline(host.Model)
+            result = await new StableDiffusionPipeline(host.Model, denoiser)
                 .GenerateAsync(generation, reporter, recorder, resume, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (denoiser is not null)
+        {
+            logger.LogInformation("Job {Job}: {Passes} Composite passes ran on peers", job.JobId, denoiser.RemotePasses);
         }
 
         var path = files.ImagePath(job.JobId);
         var sha256 = await SiloFiles.WriteAtomicallyAsync(path, result.Images[0], CancellationToken.None).ConfigureAwait(false);
         await store.Jobs.CompleteAsync(job.JobId, job.LeaseOwner, path, sha256, CancellationToken.None).ConfigureAwait(false);
         return sha256;
+    }
+
+    private async Task<RemoteAdapterDenoiser?> CreateDenoiserAsync(JobRequest request, GenerationRequest generation, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        if (request.DistributedComposite != true || generation.Method != Diffusion.Composition.CompositionMethod.Composite
+            || generation.Adapters.Count == 0 || o.ClusterSecret is not { Length: > 0 } secret)
+        {
+            return null;
+        }
+
+        var live = await store.Membership.ListLiveAsync(o.DeadAfter, cancellationToken).ConfigureAwait(false);
+        var placement = DenoiserPlacement.Place(generation.Adapters.Select(a => a.Id), live, o.SiloId);
+        logger.LogInformation("Composite across silos: {Placement}", string.Join(", ", placement.Select(p => $"{p.Key[..12]}→{p.Value?.SiloId ?? "local"}")));
+        return new RemoteAdapterDenoiser(peers.Http, placement, secret, host.Model.Device, metrics, logger);
     }
 }

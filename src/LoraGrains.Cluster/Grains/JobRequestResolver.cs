@@ -41,6 +41,7 @@ public static class JobRequestResolver
             SwitchEvery = request.SwitchEvery ?? defaults.SwitchEvery ?? 5,
             LoraScale = request.LoraScale ?? defaults.LoraScale ?? 0.8,
             CheckpointEvery = request.CheckpointEvery ?? defaults.CheckpointEvery ?? 0,
+            DistributedComposite = request.DistributedComposite ?? defaults.DistributedComposite ?? false,
         };
         if (string.IsNullOrWhiteSpace(resolved.Prompt))
         {
@@ -106,6 +107,7 @@ public static class JobRequestResolver
             SwitchEvery = resolved.SwitchEvery ?? 5,
             LoraScale = resolved.LoraScale ?? 0.8,
             CheckpointEvery = resolved.CheckpointEvery ?? 0,
+            BatchedComposite = resolved.DistributedComposite != true,
         };
         try
         {

@@ -1,5 +1,7 @@
 using LoraGrains.Client;
+using LoraGrains.Cluster.Grains;
 using LoraGrains.Cluster.Runtime;
+using LoraGrains.Diffusion.Schedulers;
 using LoraGrains.Cluster.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -12,6 +14,9 @@ namespace LoraGrains.Cluster.Http;
 /// <summary>Health, readiness and metrics (unauthenticated) and the silo-to-silo endpoints (cluster secret).</summary>
 public static class SiloEndpoints
 {
+    /// <summary>Largest denoise request (latents and text states of one pass).</summary>
+    public const int MaxDenoiseBodyBytes = 256 << 20;
+
     /// <summary>Maps the endpoints.</summary>
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -30,6 +35,12 @@ public static class SiloEndpoints
             activations = grains.ActivationCount,
             currentJob = worker.CurrentJob,
         }, LoraGrainsJson.Options));
+        peers.MapPost("/denoise", async (HttpContext http, GrainRuntime grains, IOptions<SiloOptions> options) =>
+        {
+            var request = await RequestBody.ReadJsonAsync<DenoiseRequest>(http.Request, MaxDenoiseBodyBytes, http.RequestAborted);
+            var noise = await grains.CallAsync<DenoiserGrain, StateTensor>(options.Value.SiloId, g => g.DenoiseAsync(request, http.RequestAborted), http.RequestAborted);
+            return Results.Json(noise, LoraGrainsJson.Options);
+        });
         peers.MapGet("/jobs/{id:guid}/progress", (Guid id, JobProgressBoard board) =>
             board.Get(id) is { } progress ? Results.Json(progress, LoraGrainsJson.Options) : Results.NotFound());
     }

@@ -19,6 +19,8 @@ public sealed class SiloMetrics : IDisposable
         JobsClaimed = _meter.CreateCounter<long>("loragrains.jobs.claimed", description: "Jobs claimed by this silo");
         JobsFinished = _meter.CreateCounter<long>("loragrains.jobs.finished", description: "Jobs this silo ran to an end, by outcome");
         Steps = _meter.CreateCounter<long>("loragrains.steps", description: "Denoising steps run");
+        RemotePasses = _meter.CreateCounter<long>("loragrains.denoiser.passes", description: "UNet passes evaluated for peers' Composite");
+        RemotePassesSent = _meter.CreateCounter<long>("loragrains.denoiser.sent", description: "Composite passes sent to peers, by outcome");
         ClaimLatency = _meter.CreateHistogram<double>("loragrains.claim.latency", "ms", "Submit to claim, per claimed job");
         ClaimQuery = _meter.CreateHistogram<double>("loragrains.claim.query", "ms", "Duration of one claim transaction");
         JobDuration = _meter.CreateHistogram<double>("loragrains.job.duration", "ms", "Claim to final state, per run on this silo");
@@ -35,6 +37,12 @@ public sealed class SiloMetrics : IDisposable
 
     /// <summary>Denoising steps.</summary>
     public Counter<long> Steps { get; }
+
+    /// <summary>Passes evaluated for peers.</summary>
+    public Counter<long> RemotePasses { get; }
+
+    /// <summary>Passes sent to peers (tag <c>outcome</c>: ok or local).</summary>
+    public Counter<long> RemotePassesSent { get; }
 
     /// <summary>Submit→claim latency.</summary>
     public Histogram<double> ClaimLatency { get; }
