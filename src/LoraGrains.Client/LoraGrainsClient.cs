@@ -74,6 +74,10 @@ public sealed class LoraGrainsClient : IDisposable
     public Task<SessionInfo> UpdateSessionAsync(string sessionId, UpdateSessionRequest request, CancellationToken cancellationToken = default) =>
         SendJsonAsync<SessionInfo>(HttpMethod.Put, $"v1/sessions/{Uri.EscapeDataString(sessionId)}", request, idempotent: true, cancellationToken);
 
+    /// <summary>A session's history: its most recent jobs, newest first.</summary>
+    public Task<IReadOnlyList<JobInfo>> GetSessionHistoryAsync(string sessionId, int limit = 100, CancellationToken cancellationToken = default) =>
+        SendJsonAsync<IReadOnlyList<JobInfo>>(HttpMethod.Get, $"v1/sessions/{Uri.EscapeDataString(sessionId)}/jobs?limit={limit}", null, idempotent: true, cancellationToken);
+
     /// <summary>Uploads an adapter file from this machine (content-addressed, so safe to retry).</summary>
     public Task<AdapterInfo> RegisterAdapterAsync(string filePath, string? name = null, CancellationToken cancellationToken = default)
     {

@@ -37,6 +37,10 @@ public sealed class LoraGrainsSession
         return Info;
     }
 
+    /// <summary>The session's most recent jobs, newest first.</summary>
+    public Task<IReadOnlyList<JobInfo>> GetHistoryAsync(int limit = 100, CancellationToken cancellationToken = default) =>
+        _client.GetSessionHistoryAsync(Id, limit, cancellationToken);
+
     /// <summary>Re-reads the session.</summary>
     public async Task<SessionInfo> RefreshAsync(CancellationToken cancellationToken = default)
     {

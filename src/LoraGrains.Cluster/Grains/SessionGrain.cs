@@ -61,6 +61,17 @@ public sealed class SessionGrain(ClusterStore store) : Grain
         return _cached;
     }
 
+    /// <summary>The session's history: its most recent jobs, newest first.</summary>
+    public async Task<IReadOnlyList<Queue.JobRecord>> HistoryAsync(int limit, CancellationToken cancellationToken)
+    {
+        if (await GetAsync(cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new KeyNotFoundException($"session '{SessionId}' not found");
+        }
+
+        return await store.Jobs.ListBySessionAsync(TenantId, SessionId, limit, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The API view of a stored session.</summary>
     public static SessionInfo ToInfo(SessionRecord record)
     {

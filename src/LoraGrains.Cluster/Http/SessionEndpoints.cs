@@ -19,6 +19,7 @@ public static class SessionEndpoints
         ArgumentNullException.ThrowIfNull(api);
         api.MapPost("/sessions", CreateAsync).Accepts<CreateSessionRequest>("application/json").Produces<SessionInfo>(201);
         api.MapGet("/sessions/{id}", GetAsync).Produces<SessionInfo>();
+        api.MapGet("/sessions/{id}/jobs", HistoryAsync).Produces<IReadOnlyList<JobInfo>>();
         api.MapPut("/sessions/{id}", UpdateAsync).Accepts<UpdateSessionRequest>("application/json").Produces<SessionInfo>().Produces<ApiError>(409);
     }
 
@@ -64,6 +65,22 @@ public static class SessionEndpoints
 
         SetETag(http, record);
         return Results.Json(SessionGrain.ToInfo(record), LoraGrainsJson.Options);
+    }
+
+    private static async Task<IResult> HistoryAsync(string id, HttpContext http, GrainRuntime grains, int? limit = null)
+    {
+        StorageKeys.Id(id, "id");
+        var tenant = TenantAuthentication.TenantOf(http);
+        try
+        {
+            var jobs = await grains.CallAsync<SessionGrain, IReadOnlyList<Queue.JobRecord>>(SessionGrain.KeyOf(tenant, id),
+                g => g.HistoryAsync(limit ?? 100, http.RequestAborted), http.RequestAborted);
+            return Results.Json(jobs.Select(JobEndpoints.ToInfo).ToList(), LoraGrainsJson.Options);
+        }
+        catch (KeyNotFoundException)
+        {
+            throw new HttpApiException(404, $"session '{id}' not found");
+        }
     }
 
     private static long? ParseIfMatch(HttpContext http)

@@ -155,7 +155,8 @@ public sealed class JobWorker(
 
     private async Task RenewAsync(ClaimedJob job, Action<JobStopReason> stop, CancellationToken cancellationToken)
     {
-        var period = TimeSpan.FromTicks(Math.Max(_options.LeaseDuration.Ticks / 3, TimeSpan.FromMilliseconds(100).Ticks));
+        // Every third of the lease, and at least every 2 s: renewals also carry the tenant's cancel requests.
+        var period = TimeSpan.FromTicks(Math.Clamp(_options.LeaseDuration.Ticks / 3, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(2).Ticks));
         using var timer = new PeriodicTimer(period, clock);
         try
         {

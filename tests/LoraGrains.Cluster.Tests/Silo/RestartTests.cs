@@ -46,6 +46,7 @@ public sealed class RestartTests(PostgresServer server)
             Assert.Equal(new[] { adapterA.Hash, adapterB.Hash }.Order(), adapters.Select(a => a.Hash).Order());
             Assert.Equal(image, await after.GetImageAsync(job.Id));
             Assert.Equal("succeeded", (await after.GetJobAsync(job.Id)).Status);
+            Assert.Equal([job.Id], (await after.GetSessionHistoryAsync("keep")).Select(j => j.JobId));
         }
 
         // The restarted cluster still runs the session's jobs with the stored adapters.

@@ -36,6 +36,23 @@ public sealed class SessionConcurrencyTests(PostgresServer server)
         }
 
         Assert.Equal(session.Version + 10, (await viaOne.GetSessionAsync("story")).Version);
+
+        // The same through raw HTTP with ETag / If-Match.
+        using var http = new HttpClient { BaseAddress = silo2.Address };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        using var get = await http.GetAsync("v1/sessions/story");
+        var etag = get.Headers.ETag!.Tag;
+        Assert.Equal($"\"{session.Version + 10}\"", etag);
+        async Task<HttpStatusCode> PutAsync(string ifMatch)
+        {
+            using var put = new HttpRequestMessage(HttpMethod.Put, "v1/sessions/story") { Content = new StringContent("""{"settings":{"steps":7}}""", System.Text.Encoding.UTF8, "application/json") };
+            put.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+            using var response = await http.SendAsync(put);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PutAsync(etag));
+        Assert.Equal(HttpStatusCode.Conflict, await PutAsync(etag));
     }
 
     private static async Task<(HttpStatusCode Status, int Steps, string Message)> Attempt(LoraGrainsClient client, long version, int steps)

@@ -34,6 +34,7 @@ public sealed class TenantIsolationTests(PostgresServer server)
 
         await NotFound(() => b.GetSessionAsync("shared-name"));
         await NotFound(() => b.UpdateSessionAsync("shared-name", new UpdateSessionRequest(1, new System.Text.Json.Nodes.JsonObject { ["steps"] = 3 })));
+        await NotFound(() => b.GetSessionHistoryAsync("shared-name"));
         await NotFound(() => b.GetAdapterAsync(adapter.Hash));
         await NotFound(() => b.DeleteAdapterAsync(adapter.Hash));
         await NotFound(() => b.GetJobAsync(job.Id));

@@ -88,6 +88,17 @@ public sealed class ValidationTests(PostgresServer server)
         }
 
         Assert.Empty(Directory.GetFiles(cluster.DataDirectory, "*", SearchOption.AllDirectories));
+
+        // The OpenAPI document describes the API; metrics and health answer without a key.
+        using var anonymous = new HttpClient { BaseAddress = silo.Address };
+        var openApi = await anonymous.GetStringAsync("openapi/v1.json");
+        foreach (var path in new[] { "/v1/sessions", "/v1/adapters", "/v1/jobs", "/v1/jobs/{id}/events", "JobRequest" })
+        {
+            Assert.Contains(path, openApi, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("ok\n", await anonymous.GetStringAsync("healthz"));
+        Assert.Contains("loragrains_claim_query_ms_count", await anonymous.GetStringAsync("metrics"), StringComparison.Ordinal);
     }
 
     private static async Task<(HttpStatusCode Status, string Text)> SendChunked(HttpClient http, string path, byte[] body)
