@@ -24,10 +24,10 @@ public static class JobEndpoints
     {
         ArgumentNullException.ThrowIfNull(api);
         api.MapPost("/jobs", SubmitAsync).Accepts<JobRequest>("application/json").Produces<JobAccepted>(202).Produces<ApiError>(400);
-        api.MapGet("/jobs/{id:guid}", GetAsync).Produces<JobInfo>();
-        api.MapPost("/jobs/{id:guid}/cancel", CancelAsync).Produces<JobInfo>(202);
-        api.MapGet("/jobs/{id:guid}/events", WatchAsync).Produces<JobProgress>(200, "text/event-stream");
-        api.MapGet("/jobs/{id:guid}/image", ImageAsync).Produces(200, contentType: "image/png");
+        api.MapGet("/jobs/{jobId}", GetAsync).Produces<JobInfo>();
+        api.MapPost("/jobs/{jobId}/cancel", CancelAsync).Produces<JobInfo>(202);
+        api.MapGet("/jobs/{jobId}/events", WatchAsync).Produces<JobProgress>(200, "text/event-stream");
+        api.MapGet("/jobs/{jobId}/image", ImageAsync).Produces(200, contentType: "image/png");
     }
 
     /// <summary>The API view of a job record.</summary>
@@ -37,6 +37,10 @@ public static class JobEndpoints
         return new JobInfo(record.JobId, record.SessionId, Status(record.Status), record.Attempts, record.CheckpointStep, record.LeaseOwner,
             record.ResultSha256, record.Error, record.CreatedAt, record.StartedAt, record.FinishedAt);
     }
+
+    // Any id that is not one of the tenant's jobs, malformed ones included, is the same 404.
+    private static Guid ParseJobId(string jobId) =>
+        Guid.TryParse(jobId, out var id) ? id : throw new HttpApiException(404, $"job {jobId} not found");
 
     private static string Status(JobStatus status) => status.ToString().ToLowerInvariant();
 
@@ -70,23 +74,26 @@ public static class JobEndpoints
         return Results.Json(new JobAccepted(id), LoraGrainsJson.Options, statusCode: 202);
     }
 
-    private static async Task<IResult> GetAsync(Guid id, HttpContext http, ClusterStore store)
+    private static async Task<IResult> GetAsync(string jobId, HttpContext http, ClusterStore store)
     {
+        var id = ParseJobId(jobId);
         var record = await store.Jobs.GetAsync(TenantAuthentication.TenantOf(http), id, http.RequestAborted)
             ?? throw new HttpApiException(404, $"job {id} not found");
         return Results.Json(ToInfo(record), LoraGrainsJson.Options);
     }
 
-    private static async Task<IResult> CancelAsync(Guid id, HttpContext http, ClusterStore store)
+    private static async Task<IResult> CancelAsync(string jobId, HttpContext http, ClusterStore store)
     {
+        var id = ParseJobId(jobId);
         var tenant = TenantAuthentication.TenantOf(http);
         _ = await store.Jobs.RequestCancelAsync(tenant, id, http.RequestAborted) ?? throw new HttpApiException(404, $"job {id} not found");
         var record = await store.Jobs.GetAsync(tenant, id, http.RequestAborted) ?? throw new HttpApiException(404, $"job {id} not found");
         return Results.Json(ToInfo(record), LoraGrainsJson.Options, statusCode: 202);
     }
 
-    private static async Task<IResult> ImageAsync(Guid id, HttpContext http, ClusterStore store)
+    private static async Task<IResult> ImageAsync(string jobId, HttpContext http, ClusterStore store)
     {
+        var id = ParseJobId(jobId);
         var record = await store.Jobs.GetAsync(TenantAuthentication.TenantOf(http), id, http.RequestAborted)
             ?? throw new HttpApiException(404, $"job {id} not found");
         if (record.Status != JobStatus.Succeeded || record.ResultPath is null)
@@ -103,8 +110,9 @@ public static class JobEndpoints
         return Results.File(record.ResultPath, "image/png", $"{id}.png");
     }
 
-    private static async Task WatchAsync(Guid id, HttpContext http, ClusterStore store, JobProgressBoard board, SiloPeers peers)
+    private static async Task WatchAsync(string jobId, HttpContext http, ClusterStore store, JobProgressBoard board, SiloPeers peers)
     {
+        var id = ParseJobId(jobId);
         var tenant = TenantAuthentication.TenantOf(http);
         var requestJson = await store.Jobs.GetRequestAsync(tenant, id, http.RequestAborted)
             ?? throw new HttpApiException(404, $"job {id} not found");

@@ -53,6 +53,10 @@ public sealed class ValidationTests(PostgresServer server)
         await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json(""), "JSON body is required");
         await Refused(HttpStatusCode.RequestEntityTooLarge, HttpMethod.Post, "v1/jobs", Json($$"""{"prompt":"{{new string('a', 2 << 20)}}"}"""), "limit");
 
+        // Malformed ids are the same 404 as foreign ones.
+        await Refused(HttpStatusCode.NotFound, HttpMethod.Get, "v1/jobs/not-a-guid", null, "not found");
+        await Refused(HttpStatusCode.NotFound, HttpMethod.Get, $"v1/jobs/{Guid.NewGuid()}/image", null, "not found");
+
         // Sessions: bad ids, bad settings, bad adapter sets.
         Assert.Equal("id", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/sessions", Json("""{"id":"has space"}"""))).Field);
         await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/sessions", Json("""{"id":"s1","settings":{"steps":"x"}}"""), "settings");
@@ -92,7 +96,7 @@ public sealed class ValidationTests(PostgresServer server)
         // The OpenAPI document describes the API; metrics and health answer without a key.
         using var anonymous = new HttpClient { BaseAddress = silo.Address };
         var openApi = await anonymous.GetStringAsync("openapi/v1.json");
-        foreach (var path in new[] { "/v1/sessions", "/v1/adapters", "/v1/jobs", "/v1/jobs/{id}/events", "JobRequest" })
+        foreach (var path in new[] { "/v1/sessions", "/v1/adapters", "/v1/jobs", "/v1/jobs/{jobId}/events", "JobRequest" })
         {
             Assert.Contains(path, openApi, StringComparison.Ordinal);
         }
