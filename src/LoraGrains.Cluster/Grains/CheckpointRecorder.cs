@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoraGrains.Cluster.Runtime;
 using LoraGrains.Cluster.Storage;
 using LoraGrains.Diffusion.Pipeline;
 using LoraGrains.Torch;
@@ -6,9 +7,11 @@ using LoraGrains.Torch;
 namespace LoraGrains.Cluster.Grains;
 
 /// <summary>Saves each checkpoint the pipeline hands out into the job's row, under the job's lease, before the run goes on.</summary>
-internal sealed class CheckpointRecorder(ClusterStore store, Guid jobId, string owner, CancellationToken cancellationToken) : IDenoiseObserver
+internal sealed class CheckpointRecorder(ClusterStore store, Guid jobId, string owner, CheckpointRequest? request, CancellationToken cancellationToken) : IDenoiseObserver
 {
     public int Saved { get; private set; }
+
+    public bool CheckpointRequested => request?.IsRequested == true;
 
     public static byte[] Serialize(GenerationCheckpoint checkpoint) => JsonSerializer.SerializeToUtf8Bytes(checkpoint);
 
@@ -28,5 +31,6 @@ internal sealed class CheckpointRecorder(ClusterStore store, Guid jobId, string 
         // The pipeline runs on its own thread: waiting here keeps checkpoints in order and makes the run wait for the write.
         store.Jobs.SaveCheckpointAsync(jobId, owner, checkpoint.CompletedSteps, Serialize(checkpoint), cancellationToken).GetAwaiter().GetResult();
         Saved++;
+        request?.Saved();
     }
 }

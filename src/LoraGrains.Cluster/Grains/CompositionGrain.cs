@@ -21,7 +21,10 @@ public sealed class CompositionGrain(
     /// <summary>Runs the claimed job to completion; returns the image's SHA-256.</summary>
     /// <exception cref="OperationCanceledException">The run was stopped between steps.</exception>
     /// <exception cref="LeaseLostException">Another silo owns the job now.</exception>
-    public async Task<string> RunAsync(ClaimedJob job, CancellationToken cancellationToken)
+    /// <param name="job">The claimed job.</param>
+    /// <param name="checkpointRequest">Raised by a draining silo: checkpoint at the next step, then the caller stops the run.</param>
+    /// <param name="cancellationToken">Stops the run between steps.</param>
+    public async Task<string> RunAsync(ClaimedJob job, CheckpointRequest? checkpointRequest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var request = JsonSerializer.Deserialize<JobRequest>(job.RequestJson, LoraGrainsJson.Options)
@@ -38,7 +41,7 @@ public sealed class CompositionGrain(
         using (await host.AcquireAsync(cancellationToken).ConfigureAwait(false))
         {
             residency.EnsureAttached(generation.Adapters.Select(a => a.Id).ToList());
-            var recorder = new CheckpointRecorder(store, job.JobId, job.LeaseOwner, CancellationToken.None);
+            var recorder = new CheckpointRecorder(store, job.JobId, job.LeaseOwner, checkpointRequest, CancellationToken.None);
             var reporter = new StepReporter(board, metrics, job.JobId, siloId, resume?.CompletedSteps ?? 0);
             result = await new StableDiffusionPipeline(host.Model, denoiser)
                 .GenerateAsync(generation, reporter, recorder, resume, cancellationToken).ConfigureAwait(false);

@@ -18,6 +18,9 @@ public sealed class JobWorker(
     ClusterStore store, GrainRuntime grains, AdapterResidency residency, JobProgressBoard board, SiloMetrics metrics, JobSignal signal,
     IOptions<SiloOptions> options, TimeProvider clock, ILogger<JobWorker> logger) : BackgroundService
 {
+    /// <summary>How long a draining silo waits for its running job to reach a step boundary and checkpoint.</summary>
+    public static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(10);
+
     private readonly SiloOptions _options = options.Value;
 
     /// <summary>The job running now, if any.</summary>
@@ -89,13 +92,27 @@ public sealed class JobWorker(
             run.Cancel();
         }
 
-        using var draining = stoppingToken.Register(() => Stop(JobStopReason.Draining));
+        // Draining: ask for a checkpoint at the next step and stop once it is saved (or after a grace period, if the run
+        // is not in its denoising loop), so the next silo resumes where this one stopped.
+        var checkpoint = new CheckpointRequest();
+        using var draining = stoppingToken.Register(() =>
+        {
+            Interlocked.CompareExchange(ref reason, (int)JobStopReason.Draining, (int)JobStopReason.None);
+            checkpoint.Request(() => Stop(JobStopReason.Draining));
+            try
+            {
+                run.CancelAfter(DrainGrace);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        });
         using var renewing = new CancellationTokenSource();
         var renewal = RenewAsync(job, Stop, renewing.Token);
         var outcome = "succeeded";
         try
         {
-            var sha = await grains.CallAsync<CompositionGrain, string>(job.JobId.ToString(), g => g.RunAsync(job, run.Token), CancellationToken.None).ConfigureAwait(false);
+            var sha = await grains.CallAsync<CompositionGrain, string>(job.JobId.ToString(), g => g.RunAsync(job, checkpoint, run.Token), CancellationToken.None).ConfigureAwait(false);
             logger.LogInformation("Job {Job} succeeded on {Silo} (image {Sha})", job.JobId, _options.SiloId, sha[..12]);
         }
         catch (OperationCanceledException) when (run.IsCancellationRequested)

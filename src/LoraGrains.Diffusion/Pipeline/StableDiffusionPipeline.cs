@@ -135,7 +135,8 @@ public sealed class StableDiffusionPipeline
                 active.Add(plan.ActiveAt(i));
                 observer?.OnStep(i, t, latents, active[^1]);
                 progress?.Report(new GenerationProgress(i + 1, steps, t, clock.Elapsed));
-                if (observer is not null && request.CheckpointEvery > 0 && (i + 1) % request.CheckpointEvery == 0 && i + 1 < steps)
+                if (observer is not null && i + 1 < steps
+                    && ((request.CheckpointEvery > 0 && (i + 1) % request.CheckpointEvery == 0) || observer.CheckpointRequested))
                 {
                     observer.OnCheckpoint(new GenerationCheckpoint
                     {
