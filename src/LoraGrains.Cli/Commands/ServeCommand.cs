@@ -12,7 +12,8 @@ internal static class ServeCommand
           --postgres CONN          PostgreSQL connection string (a cluster); also env LORAGRAINS_POSTGRES
           --data DIR               shared data directory: adapters, images (and the SQLite database without --postgres); default ./data
           --urls URLS              Kestrel URLs, ';'-separated (default http://127.0.0.1:5080)
-          --advertise URL          address other silos reach this one at (default: the first of --urls)
+          --peer-urls URLS         cleartext HTTP/2 (prior knowledge) URLs for silo-to-silo calls; peers then use the first
+          --advertise URL          address other silos reach this one at (default: h2c://<first peer URL>, else the first of --urls)
           --silo-id ID             membership id (default: random)
           --model PATH             Stable Diffusion model (default: the embedded tiny random model)
           --device cpu|cuda[:N]    (default cpu)
@@ -47,6 +48,7 @@ internal static class ServeCommand
             Threads = args.Int("threads"),
             ClusterSecret = args.String("cluster-secret") ?? Environment.GetEnvironmentVariable("LORAGRAINS_CLUSTER_SECRET"),
             AdvertisedAddress = args.String("advertise"),
+            PeerUrls = args.String("peer-urls"),
             RunJobs = !args.Flag("no-jobs"),
         };
         options.Urls = args.String("urls") ?? options.Urls;

@@ -32,12 +32,12 @@ internal sealed class RemoteAdapterDenoiser(
 
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(peer.Address), "internal/v1/denoise"))
-            {
-                Content = JsonContent.Create(new DenoiseRequest(adapterId, scale, StateTensor.From(sample), StateTensor.From(timestep), StateTensor.From(textStates)), options: LoraGrainsJson.Options),
-            };
+            using var request = PeerAddress.Request(HttpMethod.Post, peer.Address, "internal/v1/denoise");
+            request.Content = JsonContent.Create(
+                new DenoiseRequest(adapterId, scale, StateTensor.From(sample), StateTensor.From(timestep), StateTensor.From(textStates)), options: LoraGrainsJson.Options);
             request.Headers.Add(ClusterSecretAuthentication.Header, clusterSecret);
-            using var response = http.Send(request);
+            // The pipeline's own thread (no synchronization context) waits: HTTP/2 has no synchronous send.
+            using var response = http.SendAsync(request).GetAwaiter().GetResult();
             if (!response.IsSuccessStatusCode)
             {
                 metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
@@ -45,13 +45,13 @@ internal sealed class RemoteAdapterDenoiser(
                 return null;
             }
 
-            using var body = response.Content.ReadAsStream();
+            using var body = response.Content.ReadAsStreamAsync().GetAwaiter().GetResult();
             var noise = JsonSerializer.Deserialize<StateTensor>(body, LoraGrainsJson.Options) ?? throw new JsonException("empty answer");
             RemotePasses++;
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
             return noise.ToTensor(device).To(sample.DType);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or IOException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A peer that cannot be reached is not asked again during this run.
             _givenUp.Add(peer.SiloId);

@@ -39,10 +39,19 @@ public static class SiloHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configureLogging?.Invoke(builder.Logging);
 
-        builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+            // Tenant URLs: HTTP/1.1 and HTTP/2 over TLS (ALPN), HTTP/1.1 in cleartext; peer URLs: cleartext HTTP/2.
+            foreach (var url in SiloOptions.Split(options.Urls))
+            {
+                KestrelEndpoint.Listen(kestrel, url, http2Only: false);
+            }
+
+            foreach (var url in SiloOptions.Split(options.PeerUrls ?? string.Empty))
+            {
+                KestrelEndpoint.Listen(kestrel, url, http2Only: true);
+            }
+
             kestrel.Limits.MaxRequestBodySize = options.MaxAdapterUploadBytes + Http.RequestBody.DrainLimit;
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = ShutdownTimeout);

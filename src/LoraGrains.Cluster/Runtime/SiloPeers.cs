@@ -30,7 +30,7 @@ public sealed class SiloPeers(ClusterStore store, IOptions<SiloOptions> options)
                 return null;
             }
 
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(silo.Address), $"internal/v1/jobs/{jobId}/progress"));
+            using var request = PeerAddress.Request(HttpMethod.Get, silo.Address, $"internal/v1/jobs/{jobId}/progress");
             request.Headers.Add(ClusterSecretAuthentication.Header, secret);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(3));

@@ -46,6 +46,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     public static async Task<SiloProcess> StartAsync(string siloId, string connectionString, string dataDirectory, params string[] extra)
     {
         var port = FreeLoopbackPort();
+        var peerPort = FreeLoopbackPort();
         var address = new Uri($"http://127.0.0.1:{port}/");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -56,7 +57,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         string[] args =
         [
             Path.Combine(AppContext.BaseDirectory, "lora-grains.dll"), "serve",
-            "--postgres", connectionString, "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}",
+            "--postgres", connectionString, "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}", "--peer-urls", $"http://127.0.0.1:{peerPort}",
             "--silo-id", siloId, "--lease", "2s", "--heartbeat", "500ms", "--poll", "50ms", "--threads", "1",
             "--cluster-secret", ClusterSecret, .. extra,
         ];

@@ -30,6 +30,7 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         var live = await cluster.Store.Membership.ListLiveAsync(TimeSpan.FromMinutes(1));
         var placement = DenoiserPlacement.Place([a.Hash, b.Hash], live, "coordinator");
         Assert.All(placement.Values, p => Assert.Equal("peer-1", p!.SiloId));
+        Assert.StartsWith("h2c://127.0.0.1:", placement[a.Hash]!.Address, StringComparison.Ordinal);
 
         Torch.Torch.NumThreads = 1;
         using var model = StableDiffusionModel.Load(Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny"));
