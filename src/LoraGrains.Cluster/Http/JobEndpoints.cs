@@ -7,6 +7,7 @@ using LoraGrains.Cluster.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace LoraGrains.Cluster.Http;
@@ -110,7 +111,7 @@ public static class JobEndpoints
         return Results.File(record.ResultPath, "image/png", $"{id}.png");
     }
 
-    private static async Task WatchAsync(string jobId, HttpContext http, ClusterStore store, JobProgressBoard board, SiloPeers peers)
+    private static async Task WatchAsync(string jobId, HttpContext http, ClusterStore store, JobProgressBoard board, SiloPeers peers, IHostApplicationLifetime lifetime)
     {
         var id = ParseJobId(jobId);
         var tenant = TenantAuthentication.TenantOf(http);
@@ -121,7 +122,9 @@ public static class JobEndpoints
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
         JobProgress? last = null;
-        var ct = http.RequestAborted;
+        // A stopping silo ends its streams (clients reconnect elsewhere) instead of holding up its shutdown.
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        var ct = streaming.Token;
         try
         {
             while (!ct.IsCancellationRequested)

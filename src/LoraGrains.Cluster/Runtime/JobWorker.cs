@@ -16,7 +16,7 @@ namespace LoraGrains.Cluster.Runtime;
 /// </summary>
 public sealed class JobWorker(
     ClusterStore store, GrainRuntime grains, AdapterResidency residency, JobProgressBoard board, SiloMetrics metrics, JobSignal signal,
-    IOptions<SiloOptions> options, TimeProvider clock, ILogger<JobWorker> logger) : BackgroundService
+    IOptions<SiloOptions> options, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<JobWorker> logger) : BackgroundService
 {
     /// <summary>How long a draining silo waits for its running job to reach a step boundary and checkpoint.</summary>
     public static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(10);
@@ -29,6 +29,10 @@ public sealed class JobWorker(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Drain from the moment the application begins to stop, not when the host reaches this service: the web
+        // server stops first and may wait for open requests (progress streams) meanwhile.
+        using var draining = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
+        stoppingToken = draining.Token;
         if (!_options.RunJobs)
         {
             return;

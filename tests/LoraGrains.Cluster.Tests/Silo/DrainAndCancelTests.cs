@@ -37,8 +37,8 @@ public sealed class DrainAndCancelTests(PostgresServer server)
         }
 
         await draining.StopAsync();
-        Assert.Contains("released by draining silo dr-1", draining.Output, StringComparison.Ordinal);
-        Assert.Contains("left the cluster", draining.Output, StringComparison.Ordinal);
+        Assert.True(draining.Output.Contains("released by draining silo dr-1", StringComparison.Ordinal), draining.Output);
+        Assert.True(draining.Output.Contains("left the cluster", StringComparison.Ordinal), draining.Output);
         Assert.DoesNotContain(await cluster.Store.Membership.ListLiveAsync(TimeSpan.FromMinutes(1)), s => s.SiloId == "dr-1");
         var released = await cluster.Store.Jobs.GetAsync("tenant-d", job.Id);
         Assert.Equal(Queue.JobStatus.Queued, released!.Status);
