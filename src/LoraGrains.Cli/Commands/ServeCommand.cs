@@ -25,6 +25,8 @@ internal static class ServeCommand
           --adapter-root DIR       allow registering adapters from files under DIR (repeatable)
           --adapter-budget SIZE    bytes of adapters kept attached (default 2g)
           --max-upload SIZE        largest adapter upload (default 256m)
+          --otlp URL               push metrics to an OpenTelemetry collector over OTLP/HTTP (e.g. http://collector:4318)
+          --metrics-interval D     OTLP export period (default 15s)
           --no-jobs                gateway only: do not claim jobs
         """;
 
@@ -49,6 +51,7 @@ internal static class ServeCommand
             ClusterSecret = args.String("cluster-secret") ?? Environment.GetEnvironmentVariable("LORAGRAINS_CLUSTER_SECRET"),
             AdvertisedAddress = args.String("advertise"),
             PeerUrls = args.String("peer-urls"),
+            OtlpEndpoint = args.String("otlp"),
             RunJobs = !args.Flag("no-jobs"),
         };
         options.Urls = args.String("urls") ?? options.Urls;
@@ -56,6 +59,7 @@ internal static class ServeCommand
         options.LeaseDuration = ClusterArguments.Duration(args, "lease") ?? options.LeaseDuration;
         options.HeartbeatInterval = ClusterArguments.Duration(args, "heartbeat") ?? options.HeartbeatInterval;
         options.PollInterval = ClusterArguments.Duration(args, "poll") ?? options.PollInterval;
+        options.MetricsExportInterval = ClusterArguments.Duration(args, "metrics-interval") ?? options.MetricsExportInterval;
         options.AdapterBudgetBytes = ClusterArguments.Bytes(args, "adapter-budget") ?? options.AdapterBudgetBytes;
         options.MaxAdapterUploadBytes = ClusterArguments.Bytes(args, "max-upload") ?? options.MaxAdapterUploadBytes;
         foreach (var root in args.All("adapter-root")) options.AdapterRoots.Add(Path.GetFullPath(root));

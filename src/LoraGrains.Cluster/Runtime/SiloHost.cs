@@ -67,6 +67,11 @@ public static class SiloHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
         builder.Services.AddOpenApi();
+        if (options.OtlpEndpoint is { Length: > 0 } otlp)
+        {
+            MetricsExport.AddOtlp(builder.Services, options.SiloId, otlp, options.MetricsExportInterval);
+        }
+
         builder.Services.AddSingleton<SiloFiles>();
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddSingleton<AdapterResidency>();

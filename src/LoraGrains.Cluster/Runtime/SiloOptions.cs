@@ -71,6 +71,12 @@ public sealed class SiloOptions
     /// <summary>Idle time after which a grain activation is deactivated.</summary>
     public TimeSpan IdleDeactivation { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>OTLP/HTTP endpoint the silo's metrics are pushed to (e.g. http://collector:4318); none by default.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>How often metrics are pushed to <see cref="OtlpEndpoint"/>.</summary>
+    public TimeSpan MetricsExportInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Whether this silo claims and runs jobs (a gateway-only silo does not).</summary>
     public bool RunJobs { get; set; } = true;
 
