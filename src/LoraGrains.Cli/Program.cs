@@ -12,6 +12,9 @@ const string Usage = """
     commands:
       generate   text-to-image on this machine, optionally composing LoRA adapters
       info       libtorch version, threads and devices
+      serve      run a silo of a cluster (PostgreSQL) or a single node (SQLite)
+      tenant     create tenants and API keys
+      submit     generate on a cluster through its HTTP API
 
     run 'lora-grains <command> --help' for its options.
     """;
@@ -35,6 +38,9 @@ try
     {
         "generate" => await GenerateCommand.RunAsync(args[1..], cancel.Token),
         "info" => InfoCommand.Run(),
+        "serve" => await ServeCommand.RunAsync(args[1..], cancel.Token),
+        "tenant" => await TenantCommand.RunAsync(args[1..], cancel.Token),
+        "submit" => await SubmitCommand.RunAsync(args[1..], cancel.Token),
         _ => throw new UsageException($"unknown command '{args[0]}'\n\n{Usage}"),
     };
 }
@@ -42,6 +48,16 @@ catch (UsageException e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
+}
+catch (LoraGrains.Client.LoraGrainsException e)
+{
+    Console.Error.WriteLine($"\nerror: {e.Message}");
+    return 1;
+}
+catch (HttpRequestException e)
+{
+    Console.Error.WriteLine($"\nerror: cannot reach the cluster: {e.Message}");
+    return 1;
 }
 catch (OperationCanceledException)
 {

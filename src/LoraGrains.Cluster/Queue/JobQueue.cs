@@ -404,6 +404,59 @@ public sealed class JobQueue
             Time(reader, 16));
     }
 
+    /// <summary>The most recent jobs of a tenant's session, newest first (the session's history).</summary>
+    /// <param name="tenantId">The tenant.</param>
+    /// <param name="sessionId">Its session.</param>
+    /// <param name="limit">At most this many (1-1000).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<IReadOnlyList<JobRecord>> ListBySessionAsync(string tenantId, string sessionId, int limit, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.TenantId(tenantId);
+        StorageKeys.Id(sessionId, nameof(sessionId));
+        if (limit is < 1 or > 1000)
+        {
+            throw new ArgumentException($"limit must be between 1 and 1000 (got {limit}).", nameof(limit));
+        }
+
+        var ids = new List<Guid>();
+        await using (var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await using var command = connection.CreateCommand(null,
+                "SELECT id FROM jobs WHERE tenant_id = @tenant AND session_id = @session ORDER BY created_at DESC, id DESC LIMIT @limit");
+            command.AddParameter("tenant", tenantId).AddParameter("session", sessionId).AddParameter("limit", limit);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ids.Add(reader.GetGuid(0));
+            }
+        }
+
+        var records = new List<JobRecord>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (await GetAsync(tenantId, id, cancellationToken).ConfigureAwait(false) is { } record)
+            {
+                records.Add(record);
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>Reads the request document of a tenant's job, or <see langword="null"/> if the tenant has no such job.</summary>
+    /// <param name="tenantId">The tenant (a tenant sees only its own jobs).</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<string?> GetRequestAsync(string tenantId, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.TenantId(tenantId);
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand(null, "SELECT request FROM jobs WHERE id = @id AND tenant_id = @tenant");
+        command.AddParameter("id", jobId).AddParameter("tenant", tenantId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetString(0) : null;
+    }
+
     /// <summary>
     /// Takes back jobs whose lease expired: re-queued (keeping their checkpoint) while they have attempts left,
     /// failed with "lease expired N times" when they have none, cancelled if their tenant asked. Every claim

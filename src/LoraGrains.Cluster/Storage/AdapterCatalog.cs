@@ -104,6 +104,20 @@ public sealed class AdapterCatalog
         return await ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Removes a tenant's adapter metadata; returns whether it existed. The file, shared by content hash, stays.</summary>
+    /// <param name="tenantId">Owning tenant.</param>
+    /// <param name="contentHash">The adapter's SHA-256.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task<bool> DeleteAsync(string tenantId, string contentHash, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.TenantId(tenantId);
+        StorageKeys.ContentHash(contentHash, nameof(contentHash));
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand(null, "DELETE FROM adapters WHERE tenant_id = @tenant AND content_hash = @hash");
+        command.AddParameter("tenant", tenantId).AddParameter("hash", contentHash);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
     private static async Task<List<AdapterRecord>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
     {
         var adapters = new List<AdapterRecord>();

@@ -16,12 +16,23 @@ namespace LoraGrains.Diffusion.Pipeline;
 public sealed class StableDiffusionPipeline
 {
     private readonly StableDiffusionModel model;
+    private readonly IAdapterDenoiser? adapterDenoiser;
 
     /// <summary>Creates a pipeline over a loaded model.</summary>
     public StableDiffusionPipeline(StableDiffusionModel model)
+        : this(model, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a pipeline whose Composite passes are offered to <paramref name="adapterDenoiser"/> first, one adapter
+    /// at a time (Composite then runs sequentially; each pass it declines runs locally).
+    /// </summary>
+    public StableDiffusionPipeline(StableDiffusionModel model, IAdapterDenoiser? adapterDenoiser)
     {
         ArgumentNullException.ThrowIfNull(model);
         this.model = model;
+        this.adapterDenoiser = adapterDenoiser;
     }
 
     /// <summary>Runs <see cref="Generate"/> on a dedicated thread so callers stay asynchronous.</summary>
@@ -124,7 +135,8 @@ public sealed class StableDiffusionPipeline
                 active.Add(plan.ActiveAt(i));
                 observer?.OnStep(i, t, latents, active[^1]);
                 progress?.Report(new GenerationProgress(i + 1, steps, t, clock.Elapsed));
-                if (observer is not null && request.CheckpointEvery > 0 && (i + 1) % request.CheckpointEvery == 0 && i + 1 < steps)
+                if (observer is not null && i + 1 < steps
+                    && ((request.CheckpointEvery > 0 && (i + 1) % request.CheckpointEvery == 0) || observer.CheckpointRequested))
                 {
                     observer.OnCheckpoint(new GenerationCheckpoint
                     {
@@ -189,7 +201,7 @@ public sealed class StableDiffusionPipeline
         var branches = guided ? 2 : 1;
         var batch = input.Size(0);
         Tensor uncondMean, condMean;
-        if (request.BatchedComposite)
+        if (request.BatchedComposite && adapterDenoiser is null)
         {
             // Rows ordered (branch, adapter, image): one forward of batch branches·N·B, row r uses adapter (r / B) mod N.
             var rowAdapter = Enumerable.Range(0, (int)(branches * n * batch)).Select(r => (int)(r / batch % n)).ToArray();
@@ -207,11 +219,17 @@ public sealed class StableDiffusionPipeline
         else
         {
             Tensor? sum = null;
+            var sample = guided ? Torch.Torch.Cat([input, input]) : input;
             for (var a = 0; a < n; a++)
             {
-                using var activation = AdapterActivation.Uniform([ids[a]], [scales[a]]);
-                model.Adapters.Activate(LoraComponent.Unet, activation);
-                var noise = model.UNet.Forward(guided ? Torch.Torch.Cat([input, input]) : input, timestep, textStates);
+                var noise = adapterDenoiser?.Denoise(ids[a], scales[a], sample, timestep, textStates);
+                if (noise is null)
+                {
+                    using var activation = AdapterActivation.Uniform([ids[a]], [scales[a]]);
+                    model.Adapters.Activate(LoraComponent.Unet, activation);
+                    noise = model.UNet.Forward(sample, timestep, textStates);
+                }
+
                 sum = sum is null ? noise : sum + noise;
             }
 

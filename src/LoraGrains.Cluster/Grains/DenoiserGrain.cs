@@ -1,0 +1,70 @@
+using LoraGrains.Cluster.Http;
+using LoraGrains.Cluster.Runtime;
+using LoraGrains.Cluster.Storage;
+using LoraGrains.Diffusion.Lora;
+using LoraGrains.Diffusion.Schedulers;
+using LoraGrains.Torch;
+
+namespace LoraGrains.Cluster.Grains;
+
+/// <summary>
+/// A stateless worker (one per silo, key = silo id) that evaluates UNet noise predictions for a peer's Composite:
+/// the given latents, timestep and text states with exactly one adapter active. It waits only briefly for the
+/// silo's model (a busy silo answers 503 and the peer computes the pass itself), so two silos fanning out to
+/// each other cannot deadlock.
+/// </summary>
+public sealed class DenoiserGrain(ModelHost host, AdapterResidency residency, SiloMetrics metrics) : Grain
+{
+    /// <summary>How long a pass waits for the model before declining.</summary>
+    public static readonly TimeSpan ModelWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>Evaluates one pass.</summary>
+    /// <exception cref="HttpApiException">503 when the model is busy; 400 when the tensors do not fit.</exception>
+    public async Task<StateTensor> DenoiseAsync(DenoiseRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        StorageKeys.ContentHash(request.AdapterHash, "adapterHash");
+        if (!double.IsFinite(request.Scale) || Math.Abs(request.Scale) > 100)
+        {
+            throw new HttpApiException(400, "scale must be finite and at most 100 in magnitude", "scale");
+        }
+
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(ModelWait);
+        IDisposable lease;
+        try
+        {
+            lease = await host.AcquireAsync(wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new HttpApiException(503, "the silo's model is busy");
+        }
+
+        using (lease)
+        {
+            residency.EnsureAttached([request.AdapterHash]);
+            var model = host.Model;
+            using var scope = TensorScope.Enter();
+            using var activation = AdapterActivation.Uniform([request.AdapterHash], [request.Scale]);
+            model.Adapters.Activate(LoraComponent.Unet, activation);
+            try
+            {
+                var sample = request.Sample.ToTensor(model.Device).To(model.DType);
+                var timestep = request.Timestep.ToTensor(model.Device);
+                var states = request.TextStates.ToTensor(model.Device).To(model.DType);
+                var noise = model.UNet.Forward(sample, timestep, states);
+                metrics.RemotePasses.Add(1);
+                return StateTensor.From(noise);
+            }
+            catch (Exception e) when (e is TorchException or ArgumentException)
+            {
+                throw new HttpApiException(400, $"the tensors do not fit this model: {e.Message}");
+            }
+            finally
+            {
+                model.Adapters.Deactivate(LoraComponent.Unet);
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using LoraGrains.Client;
+using LoraGrains.Cluster.Http;
+using LoraGrains.Cluster.Membership;
+using LoraGrains.Cluster.Runtime;
+using LoraGrains.Diffusion.Pipeline;
+using LoraGrains.Diffusion.Schedulers;
+using LoraGrains.Torch;
+using Microsoft.Extensions.Logging;
+
+namespace LoraGrains.Cluster.Grains;
+
+/// <summary>
+/// The coordinator's side of Composite across silos: each adapter's pass goes to the <see cref="DenoiserGrain"/> of the
+/// peer <see cref="DenoiserPlacement"/> chose; a pass that fails (peer busy, gone, slow) runs locally instead, so the
+/// result never depends on the peers being there. Called on the pipeline's own thread.
+/// </summary>
+internal sealed class RemoteAdapterDenoiser(
+    HttpClient http, IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, Device device, SiloMetrics metrics, ILogger logger) : IAdapterDenoiser
+{
+    private readonly HashSet<string> _givenUp = new(StringComparer.Ordinal);
+
+    public int RemotePasses { get; private set; }
+
+    public Tensor? Denoise(string adapterId, double scale, Tensor sample, Tensor timestep, Tensor textStates)
+    {
+        if (!placement.TryGetValue(adapterId, out var peer) || peer is null || _givenUp.Contains(peer.SiloId))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var request = PeerAddress.Request(HttpMethod.Post, peer.Address, "internal/v1/denoise");
+            request.Content = JsonContent.Create(
+                new DenoiseRequest(adapterId, scale, StateTensor.From(sample), StateTensor.From(timestep), StateTensor.From(textStates)), options: LoraGrainsJson.Options);
+            request.Headers.Add(ClusterSecretAuthentication.Header, clusterSecret);
+            // The pipeline's own thread (no synchronization context) waits: HTTP/2 has no synchronous send.
+            using var response = http.SendAsync(request).GetAwaiter().GetResult();
+            if (!response.IsSuccessStatusCode)
+            {
+                metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
+                logger.LogDebug("Peer {Silo} declined a pass ({Status}); running it locally", peer.SiloId, (int)response.StatusCode);
+                return null;
+            }
+
+            using var body = response.Content.ReadAsStreamAsync().GetAwaiter().GetResult();
+            var noise = JsonSerializer.Deserialize<StateTensor>(body, LoraGrainsJson.Options) ?? throw new JsonException("empty answer");
+            RemotePasses++;
+            metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
+            return noise.ToTensor(device).To(sample.DType);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A peer that cannot be reached is not asked again during this run.
+            _givenUp.Add(peer.SiloId);
+            metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
+            logger.LogWarning("Peer {Silo} unreachable for Composite passes ({Error}); running them locally", peer.SiloId, e.Message);
+            return null;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+using System.Text.Json;
+using LoraGrains.Client;
+using LoraGrains.Cluster.Grains;
+using LoraGrains.Cluster.Queue;
+using LoraGrains.Cluster.Runtime;
+using LoraGrains.Cluster.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace LoraGrains.Cluster.Http;
+
+/// <summary>
+/// <c>/v1/jobs</c>: submit (202 with the id only after the row is committed), read, cancel, progress as
+/// Server-Sent Events, image download. A tenant sees only its own jobs; others' ids are 404.
+/// </summary>
+public static class JobEndpoints
+{
+    private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Maps the endpoints on the tenant group.</summary>
+    public static void Map(RouteGroupBuilder api)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        api.MapPost("/jobs", SubmitAsync).Accepts<JobRequest>("application/json").Produces<JobAccepted>(202).Produces<ApiError>(400);
+        api.MapGet("/jobs/{jobId}", GetAsync).Produces<JobInfo>();
+        api.MapPost("/jobs/{jobId}/cancel", CancelAsync).Produces<JobInfo>(202);
+        api.MapGet("/jobs/{jobId}/events", WatchAsync).Produces<JobProgress>(200, "text/event-stream");
+        api.MapGet("/jobs/{jobId}/image", ImageAsync).Produces(200, contentType: "image/png");
+    }
+
+    /// <summary>The API view of a job record.</summary>
+    public static JobInfo ToInfo(JobRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return new JobInfo(record.JobId, record.SessionId, Status(record.Status), record.Attempts, record.CheckpointStep, record.LeaseOwner,
+            record.ResultSha256, record.Error, record.CreatedAt, record.StartedAt, record.FinishedAt);
+    }
+
+    // Any id that is not one of the tenant's jobs, malformed ones included, is the same 404.
+    private static Guid ParseJobId(string jobId) =>
+        Guid.TryParse(jobId, out var id) ? id : throw new HttpApiException(404, $"job {jobId} not found");
+
+    private static string Status(JobStatus status) => status.ToString().ToLowerInvariant();
+
+    private static async Task<IResult> SubmitAsync(
+        HttpContext http, ClusterStore store, GrainRuntime grains, ModelHost host, SiloMetrics metrics, JobSignal signal, IOptions<SiloOptions> options)
+    {
+        var tenant = TenantAuthentication.TenantOf(http);
+        var body = await RequestBody.ReadJsonAsync<JobRequest>(http.Request, options.Value.MaxJsonBodyBytes, http.RequestAborted);
+        SessionRecord? session = null;
+        if (body.SessionId is { } sessionId)
+        {
+            StorageKeys.Id(sessionId, "sessionId");
+            session = await grains.CallAsync<SessionGrain, SessionRecord?>(SessionGrain.KeyOf(tenant, sessionId), g => g.GetAsync(http.RequestAborted), http.RequestAborted)
+                ?? throw new HttpApiException(404, $"session '{sessionId}' not found", "sessionId");
+        }
+
+        var resolved = JobRequestResolver.Resolve(body, session, host.NativeSize);
+        foreach (var adapter in resolved.Adapters!)
+        {
+            if (await store.Adapters.GetAsync(tenant, adapter.Hash, http.RequestAborted) is null)
+            {
+                throw new HttpApiException(404, $"adapter {adapter.Hash} not found", "adapters");
+            }
+        }
+
+        var json = JsonSerializer.Serialize(resolved, LoraGrainsJson.Options);
+        var id = await store.Jobs.SubmitAsync(new JobSubmission(tenant, resolved.SessionId, json, [.. resolved.Adapters!.Select(a => a.Hash)]), http.RequestAborted);
+        metrics.JobsSubmitted.Add(1);
+        signal.Notify();
+        http.Response.Headers.Location = $"/v1/jobs/{id}";
+        return Results.Json(new JobAccepted(id), LoraGrainsJson.Options, statusCode: 202);
+    }
+
+    private static async Task<IResult> GetAsync(string jobId, HttpContext http, ClusterStore store)
+    {
+        var id = ParseJobId(jobId);
+        var record = await store.Jobs.GetAsync(TenantAuthentication.TenantOf(http), id, http.RequestAborted)
+            ?? throw new HttpApiException(404, $"job {id} not found");
+        return Results.Json(ToInfo(record), LoraGrainsJson.Options);
+    }
+
+    private static async Task<IResult> CancelAsync(string jobId, HttpContext http, ClusterStore store)
+    {
+        var id = ParseJobId(jobId);
+        var tenant = TenantAuthentication.TenantOf(http);
+        _ = await store.Jobs.RequestCancelAsync(tenant, id, http.RequestAborted) ?? throw new HttpApiException(404, $"job {id} not found");
+        var record = await store.Jobs.GetAsync(tenant, id, http.RequestAborted) ?? throw new HttpApiException(404, $"job {id} not found");
+        return Results.Json(ToInfo(record), LoraGrainsJson.Options, statusCode: 202);
+    }
+
+    private static async Task<IResult> ImageAsync(string jobId, HttpContext http, ClusterStore store)
+    {
+        var id = ParseJobId(jobId);
+        var record = await store.Jobs.GetAsync(TenantAuthentication.TenantOf(http), id, http.RequestAborted)
+            ?? throw new HttpApiException(404, $"job {id} not found");
+        if (record.Status != JobStatus.Succeeded || record.ResultPath is null)
+        {
+            throw new HttpApiException(409, $"job {id} is {Status(record.Status)}; its image exists once it has succeeded");
+        }
+
+        if (!File.Exists(record.ResultPath))
+        {
+            throw new HttpApiException(500, $"the image of job {id} is missing from the data directory");
+        }
+
+        http.Response.Headers["X-Image-Sha256"] = record.ResultSha256;
+        return Results.File(record.ResultPath, "image/png", $"{id}.png");
+    }
+
+    private static async Task WatchAsync(string jobId, HttpContext http, ClusterStore store, JobProgressBoard board, SiloPeers peers, IHostApplicationLifetime lifetime)
+    {
+        var id = ParseJobId(jobId);
+        var tenant = TenantAuthentication.TenantOf(http);
+        var requestJson = await store.Jobs.GetRequestAsync(tenant, id, http.RequestAborted)
+            ?? throw new HttpApiException(404, $"job {id} not found");
+        var total = JsonSerializer.Deserialize<JobRequest>(requestJson, LoraGrainsJson.Options)?.Steps ?? 0;
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        JobProgress? last = null;
+        // A stopping silo ends its streams (clients reconnect elsewhere) instead of holding up its shutdown.
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        var ct = streaming.Token;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var record = await store.Jobs.GetAsync(tenant, id, ct);
+                if (record is null)
+                {
+                    return;
+                }
+
+                JobProgress progress;
+                if (record.Status == JobStatus.Running)
+                {
+                    var live = board.Get(id) ?? (record.LeaseOwner is { } owner ? await peers.GetProgressAsync(owner, id, ct) : null);
+                    progress = live ?? new JobProgress(id, "running", record.CheckpointStep ?? 0, total, record.LeaseOwner);
+                }
+                else
+                {
+                    var done = record.Status == JobStatus.Succeeded ? total : record.CheckpointStep ?? 0;
+                    progress = new JobProgress(id, Status(record.Status), done, total, record.LeaseOwner, record.Error);
+                }
+
+                if (progress != last)
+                {
+                    await http.Response.WriteAsync($"event: progress\ndata: {JsonSerializer.Serialize(progress, LoraGrainsJson.Options)}\n\n", ct);
+                    await http.Response.Body.FlushAsync(ct);
+                    last = progress;
+                }
+
+                if (progress.IsFinal)
+                {
+                    return;
+                }
+
+                await Task.Delay(s_pollInterval, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Sockets;
+using LoraGrains.Client;
+using LoraGrains.Cluster.Storage;
+using LoraGrains.Cluster.Tenancy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LoraGrains.Cluster.Runtime;
+
+/// <summary>
+/// The embedded mode: one silo in this process on SQLite, listening on a free loopback port, with a local tenant,
+/// and a <see cref="LoraGrainsClient"/> to it — the same client interface as a remote cluster.
+/// </summary>
+public sealed class EmbeddedLoraGrains : IAsyncDisposable
+{
+    /// <summary>The local tenant's id.</summary>
+    public const string LocalTenant = "local";
+
+    private readonly WebApplication _silo;
+
+    private EmbeddedLoraGrains(WebApplication silo, LoraGrainsClient client)
+    {
+        _silo = silo;
+        Client = client;
+    }
+
+    /// <summary>A client of the embedded silo, authenticated as the local tenant.</summary>
+    public LoraGrainsClient Client { get; }
+
+    /// <summary>Starts a silo on SQLite in <paramref name="dataDirectory"/>.</summary>
+    /// <param name="dataDirectory">Database, adapters and images.</param>
+    /// <param name="configure">Further option changes (model, device…).</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static async Task<EmbeddedLoraGrains> StartAsync(string dataDirectory, Action<SiloOptions>? configure = null, CancellationToken cancellationToken = default)
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var options = new SiloOptions
+        {
+            DataDirectory = dataDirectory,
+            DatabaseProvider = ClusterDatabaseProvider.Sqlite,
+            Urls = $"http://127.0.0.1:{port}",
+            SiloId = "embedded",
+        };
+        configure?.Invoke(options);
+        var silo = await SiloHost.BuildAsync(options, l => l.SetMinimumLevel(LogLevel.Warning), cancellationToken).ConfigureAwait(false);
+        var store = silo.Services.GetRequiredService<ClusterStore>();
+        try
+        {
+            await store.Tenants.CreateTenantAsync(new Tenant(LocalTenant, "local", 1, 16, 10_000), cancellationToken).ConfigureAwait(false);
+        }
+        catch (AlreadyExistsException)
+        {
+        }
+
+        var key = await store.Tenants.CreateApiKeyAsync(LocalTenant, cancellationToken).ConfigureAwait(false);
+        await silo.StartAsync(cancellationToken).ConfigureAwait(false);
+        return new EmbeddedLoraGrains(silo, new LoraGrainsClient(new Uri(options.Urls), key.Secret));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _silo.StopAsync().ConfigureAwait(false);
+        await _silo.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace LoraGrains.Cluster.Runtime;
+
+/// <summary>Binds one configured URL on Kestrel with the protocols it can carry.</summary>
+public static class KestrelEndpoint
+{
+    /// <summary>
+    /// Listens on <paramref name="url"/>: https gets HTTP/1.1 and HTTP/2 (negotiated by ALPN), http gets HTTP/1.1, or
+    /// HTTP/2 only (prior knowledge, for peers) when <paramref name="http2Only"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The URL is not an http(s) address with a port.</exception>
+    public static void Listen(KestrelServerOptions kestrel, string url, bool http2Only)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        BindingAddress address;
+        try
+        {
+            address = BindingAddress.Parse(url);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"'{url}' is not a URL such as http://127.0.0.1:5080", nameof(url), e);
+        }
+
+        var https = address.Scheme.Equals("https", StringComparison.OrdinalIgnoreCase);
+        if (!https && !address.Scheme.Equals("http", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"'{url}': only http and https URLs are supported", nameof(url));
+        }
+
+        void Configure(ListenOptions listen)
+        {
+            listen.Protocols = http2Only ? HttpProtocols.Http2 : https ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+            if (https)
+            {
+                listen.UseHttps();
+            }
+        }
+
+        if (address.Host is "localhost")
+        {
+            kestrel.ListenLocalhost(address.Port, Configure);
+        }
+        else if (address.Host is "*" or "+" or "0.0.0.0" or "[::]")
+        {
+            kestrel.ListenAnyIP(address.Port, Configure);
+        }
+        else if (IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip))
+        {
+            kestrel.Listen(ip, address.Port, Configure);
+        }
+        else
+        {
+            throw new ArgumentException($"'{url}': the host must be an IP address, localhost or *", nameof(url));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics.Metrics;
+
+namespace LoraGrains.Cluster.Runtime;
+
+/// <summary>The silo's instruments (System.Diagnostics.Metrics, meter <c>LoraGrains.Silo</c>).</summary>
+public sealed class SiloMetrics : IDisposable
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "LoraGrains.Silo";
+
+    private readonly Meter _meter;
+
+    /// <summary>Creates the instruments.</summary>
+    public SiloMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _meter = meterFactory.Create(MeterName);
+        JobsSubmitted = _meter.CreateCounter<long>("loragrains.jobs.submitted", description: "Jobs accepted by this silo's API");
+        JobsClaimed = _meter.CreateCounter<long>("loragrains.jobs.claimed", description: "Jobs claimed by this silo");
+        JobsFinished = _meter.CreateCounter<long>("loragrains.jobs.finished", description: "Jobs this silo ran to an end, by outcome");
+        Steps = _meter.CreateCounter<long>("loragrains.steps", description: "Denoising steps run");
+        RemotePasses = _meter.CreateCounter<long>("loragrains.denoiser.passes", description: "UNet passes evaluated for peers' Composite");
+        RemotePassesSent = _meter.CreateCounter<long>("loragrains.denoiser.sent", description: "Composite passes sent to peers, by outcome");
+        ClaimLatency = _meter.CreateHistogram<double>("loragrains.claim.latency", "ms", "Submit to claim, per claimed job");
+        ClaimQuery = _meter.CreateHistogram<double>("loragrains.claim.query", "ms", "Duration of one claim transaction");
+        JobDuration = _meter.CreateHistogram<double>("loragrains.job.duration", "ms", "Claim to final state, per run on this silo");
+    }
+
+    /// <summary>Jobs accepted.</summary>
+    public Counter<long> JobsSubmitted { get; }
+
+    /// <summary>Jobs claimed.</summary>
+    public Counter<long> JobsClaimed { get; }
+
+    /// <summary>Jobs ended here (tag <c>outcome</c>).</summary>
+    public Counter<long> JobsFinished { get; }
+
+    /// <summary>Denoising steps.</summary>
+    public Counter<long> Steps { get; }
+
+    /// <summary>Passes evaluated for peers.</summary>
+    public Counter<long> RemotePasses { get; }
+
+    /// <summary>Passes sent to peers (tag <c>outcome</c>: ok or local).</summary>
+    public Counter<long> RemotePassesSent { get; }
+
+    /// <summary>Submit→claim latency.</summary>
+    public Histogram<double> ClaimLatency { get; }
+
+    /// <summary>Claim transaction time.</summary>
+    public Histogram<double> ClaimQuery { get; }
+
+    /// <summary>Run time per job.</summary>
+    public Histogram<double> JobDuration { get; }
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace LoraGrains.Cluster.Tests.Infrastructure;
+
+/// <summary>A real silo: <c>dotnet lora-grains.dll serve …</c> as a child process on a free loopback port.</summary>
+public sealed partial class SiloProcess : IAsyncDisposable
+{
+    private const int SigTerm = 15;
+    private static readonly HttpClient s_probe = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private SiloProcess(string siloId, Uri address, Process process)
+    {
+        SiloId = siloId;
+        Address = address;
+        _process = process;
+    }
+
+    /// <summary>The silo's membership id.</summary>
+    public string SiloId { get; }
+
+    /// <summary>Its HTTP address.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Everything it printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Whether it has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts a silo and waits until <c>/readyz</c> answers 200.</summary>
+    public static async Task<SiloProcess> StartAsync(string siloId, string connectionString, string dataDirectory, params string[] extra)
+    {
+        var port = FreeLoopbackPort();
+        var peerPort = FreeLoopbackPort();
+        var address = new Uri($"http://127.0.0.1:{port}/");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        string[] args =
+        [
+            Path.Combine(AppContext.BaseDirectory, "lora-grains.dll"), "serve",
+            "--postgres", connectionString, "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}", "--peer-urls", $"http://127.0.0.1:{peerPort}",
+            "--silo-id", siloId, "--lease", "2s", "--heartbeat", "500ms", "--poll", "50ms", "--threads", "1",
+            "--cluster-secret", ClusterSecret, .. extra,
+        ];
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start lora-grains");
+        var silo = new SiloProcess(siloId, address, process);
+        process.OutputDataReceived += (_, e) => silo.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"silo {siloId} exited with {process.ExitCode}:\n{silo.Output}");
+            }
+
+            try
+            {
+                using var response = await s_probe.GetAsync(new Uri(address, "readyz"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return silo;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        await silo.DisposeAsync();
+        throw new TimeoutException($"silo {siloId} did not become ready:\n{silo.Output}");
+    }
+
+    /// <summary>The cluster secret every test silo shares.</summary>
+    public const string ClusterSecret = "test-cluster-secret";
+
+    /// <summary>kill -9: no draining, no goodbye.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    /// <summary>SIGTERM, then waits for the drain to finish.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        _ = SendSignal(_process.Id, SigTerm);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            throw new TimeoutException($"silo {SiloId} did not stop after SIGTERM:\n{Output}");
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signal);
+}

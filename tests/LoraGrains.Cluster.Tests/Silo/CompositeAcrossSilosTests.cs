@@ -1,0 +1,112 @@
+using System.Text.RegularExpressions;
+using LoraGrains.Client;
+using LoraGrains.Cluster.Grains;
+using LoraGrains.Cluster.Runtime;
+using LoraGrains.Cluster.Tests.Infrastructure;
+using LoraGrains.Diffusion.Composition;
+using LoraGrains.Diffusion.Imaging;
+using LoraGrains.Diffusion.Lora;
+using LoraGrains.Diffusion.Pipeline;
+using LoraGrains.Torch;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using System.Diagnostics.Metrics;
+
+namespace LoraGrains.Cluster.Tests.Silo;
+
+/// <summary>Composite across silos: each adapter's UNet passes run on a peer's DenoiserGrain; the result equals local Composite.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class CompositeAcrossSilosTests(PostgresServer server)
+{
+    [Fact]
+    public async Task Passes_evaluated_on_a_peer_silo_equal_local_composite_within_1e_4()
+    {
+        await using var cluster = await SiloCluster.CreateAsync(server);
+        var key = await cluster.CreateTenantAsync("tenant-cp");
+        var peer = await cluster.StartSiloAsync("peer-1", "--no-jobs");
+        var client = cluster.Client(peer, key);
+        var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
+        var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
+        var live = await cluster.Store.Membership.ListLiveAsync(TimeSpan.FromMinutes(1));
+        var placement = DenoiserPlacement.Place([a.Hash, b.Hash], live, "coordinator");
+        Assert.All(placement.Values, p => Assert.Equal("peer-1", p!.SiloId));
+        Assert.StartsWith("h2c://127.0.0.1:", placement[a.Hash]!.Address, StringComparison.Ordinal);
+
+        Torch.Torch.NumThreads = 1;
+        using var model = StableDiffusionModel.Load(Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny"));
+        using var loraA = LoraAdapter.Load(TestAdapters.LoraA, model.Targets, model.Device, model.DType);
+        using var loraB = LoraAdapter.Load(TestAdapters.LoraB, model.Targets, model.Device, model.DType);
+        model.Adapters.Attach(a.Hash, loraA);
+        model.Adapters.Attach(b.Hash, loraB);
+        var request = new GenerationRequest
+        {
+            Prompt = "masterpiece, a girl in a kimono",
+            Steps = 6,
+            Width = 64,
+            Height = 64,
+            Seed = 5,
+            Method = CompositionMethod.Composite,
+            Adapters = [new AdapterUse(a.Hash, 0.9), new AdapterUse(b.Hash, 0.6)],
+        };
+
+        var local = new FinalLatents();
+        new StableDiffusionPipeline(model).Generate(request, observer: local);
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var metrics = new SiloMetrics(services.GetRequiredService<IMeterFactory>());
+        using var http = new HttpClient();
+        var remote = new RemoteAdapterDenoiser(http, placement, SiloProcess.ClusterSecret, model.Device, metrics, NullLogger.Instance);
+        var spread = new FinalLatents();
+        new StableDiffusionPipeline(model, remote).Generate(request, observer: spread);
+
+        Assert.Equal(request.Steps * 2, remote.RemotePasses);
+        Assert.Equal(local.Values.Length, spread.Values.Length);
+        var maxDiff = local.Values.Zip(spread.Values, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(maxDiff <= 1e-4, $"max |local - across silos| = {maxDiff}");
+        model.Adapters.Detach(a.Hash);
+        model.Adapters.Detach(b.Hash);
+    }
+
+    [Fact]
+    public async Task A_distributed_composite_job_fans_out_and_matches_the_local_job()
+    {
+        await using var cluster = await SiloCluster.CreateAsync(server);
+        var key = await cluster.CreateTenantAsync("tenant-cj");
+        var worker = await cluster.StartSiloAsync("coord-1");
+        var peer = await cluster.StartSiloAsync("peer-2", "--no-jobs");
+        var client = cluster.Client(worker, key);
+        var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
+        var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
+        var request = new JobRequest
+        {
+            Prompt = "masterpiece, a girl in a kimono",
+            Steps = 5,
+            Width = 64,
+            Height = 64,
+            Seed = 9,
+            Adapters = [new JobAdapter(a.Hash, 0.9), new JobAdapter(b.Hash, 0.6)],
+        };
+        var localJob = await (await client.SubmitAsync(request)).WaitAsync();
+        var spreadJob = await (await client.SubmitAsync(request with { DistributedComposite = true })).WaitAsync();
+        Assert.True(spreadJob.Status == "succeeded", $"{spreadJob}\n{cluster.Logs}");
+        var passes = int.Parse(Regex.Match(worker.Output, @"(\d+) Composite passes ran on peers").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(request.Steps!.Value * 2, passes);
+
+        var localImage = PngDecoder.Decode(await client.GetImageAsync(localJob.JobId));
+        var spreadImage = PngDecoder.Decode(await client.GetImageAsync(spreadJob.JobId));
+        Assert.Equal(localImage.Pixels.Length, spreadImage.Pixels.Length);
+        Assert.True(localImage.Pixels.Zip(spreadImage.Pixels, (x, y) => Math.Abs(x - y)).Max() <= 1, "images differ by more than rounding");
+        Assert.NotNull(peer);
+    }
+
+    private sealed class FinalLatents : IDenoiseObserver
+    {
+        public float[] Values { get; private set; } = [];
+
+        public void OnInitialLatents(Tensor latents)
+        {
+        }
+
+        public void OnStep(int step, double timestep, Tensor latents, IReadOnlyList<string> activeAdapters) =>
+            Values = latents.To(DType.Float32).ToArray<float>();
+    }
+}

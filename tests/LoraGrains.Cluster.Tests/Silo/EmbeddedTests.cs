@@ -1,0 +1,52 @@
+using LoraGrains.Client;
+using LoraGrains.Cluster.Runtime;
+using LoraGrains.Cluster.Tests.Infrastructure;
+
+namespace LoraGrains.Cluster.Tests.Silo;
+
+/// <summary>The embedded mode: an in-process silo on SQLite behind the same client interface.</summary>
+public sealed class EmbeddedTests
+{
+    [Fact]
+    public async Task Embedded_silo_generates_through_the_client_with_progress()
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"lg-embedded-{Guid.NewGuid():N}");
+        try
+        {
+            byte[] first;
+            Guid jobId;
+            await using (var embedded = await EmbeddedLoraGrains.StartAsync(data, o => o.Threads = 1))
+            {
+                var session = await embedded.Client.OpenSessionAsync("local-session");
+                var adapter = await session.RegisterAdapterAsync(TestAdapters.LoraB, "locon");
+                Assert.Equal("locon", adapter.Name);
+                var job = await session.GenerateAsync(new JobRequest { Prompt = "a boat", Steps = 4, Width = 64, Height = 64, Adapters = [new JobAdapter(adapter.Hash, 0.7)] });
+                var progress = new List<JobProgress>();
+                await foreach (var p in job.WatchAsync())
+                {
+                    progress.Add(p);
+                }
+
+                Assert.Equal("succeeded", progress[^1].Status);
+                Assert.Equal(4, progress[^1].Step);
+                first = await job.GetImageAsync();
+                Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, first[..4]);
+                jobId = job.Id;
+            }
+
+            // The SQLite file keeps everything across restarts of the embedded silo.
+            await using (var again = await EmbeddedLoraGrains.StartAsync(data, o => o.Threads = 1))
+            {
+                Assert.Equal(first, await again.Client.GetImageAsync(jobId));
+                Assert.Single(await again.Client.ListAdaptersAsync());
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using LoraGrains.Client;
+using LoraGrains.Cluster.Tests.Infrastructure;
+
+namespace LoraGrains.Cluster.Tests.Silo;
+
+/// <summary>(b) Malformed requests and oversized uploads get a 4xx naming the problem, and nothing is stored.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class ValidationTests(PostgresServer server)
+{
+    [Fact]
+    public async Task Bad_requests_are_refused_with_clear_messages_and_store_nothing()
+    {
+        await using var cluster = await SiloCluster.CreateAsync(server);
+        var key = await cluster.CreateTenantAsync("tenant-v");
+        var silo = await cluster.StartSiloAsync("val-1", "--max-upload", "64k");
+        using var http = new HttpClient { BaseAddress = silo.Address };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+
+        async Task<ApiError> Refused(HttpStatusCode expected, HttpMethod method, string path, HttpContent? content, string? mentions = null)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = content };
+            using var response = await http.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(expected == response.StatusCode, $"{method} {path}: expected {expected}, got {(int)response.StatusCode} {text}");
+            var error = System.Text.Json.JsonSerializer.Deserialize<ApiError>(text, LoraGrainsJson.Options)!;
+            if (mentions is not null)
+            {
+                Assert.Contains(mentions, error.Error, StringComparison.OrdinalIgnoreCase);
+            }
+
+            return error;
+        }
+
+        static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+        // Jobs: every field checked, named, with its limit.
+        Assert.Equal("steps", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","steps":0}"""), "between 1 and 1000")).Field);
+        Assert.Equal("steps", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","steps":5000}"""), "between 1 and 1000")).Field);
+        Assert.Equal("width", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","width":63}"""), "multiple of 8")).Field);
+        Assert.Equal("height", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","height":100000}"""), "4096")).Field);
+        Assert.Equal("guidanceScale", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","guidanceScale":-1}"""), "between 0 and 100")).Field);
+        Assert.Equal("prompt", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"steps":3}"""), "prompt is required")).Field);
+        Assert.Equal("prompt", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json($$"""{"prompt":"{{new string('a', 5000)}}"}"""), "4096")).Field);
+        Assert.Equal("scheduler", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","scheduler":"warp"}"""), "unknown scheduler")).Field);
+        Assert.Equal("method", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","method":"blend"}"""), "unknown composition method")).Field);
+        Assert.Equal("adapters", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","adapters":[{"hash":"nothex","weight":1}]}"""))).Field);
+        await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","steps":"many"}"""), "not valid JSON");
+        await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","stepz":3}"""), "stepz");
+        await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","""), "not valid JSON");
+        await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json(""), "JSON body is required");
+        await Refused(HttpStatusCode.RequestEntityTooLarge, HttpMethod.Post, "v1/jobs", Json($$"""{"prompt":"{{new string('a', 2 << 20)}}"}"""), "limit");
+
+        // Malformed ids are the same 404 as foreign ones.
+        await Refused(HttpStatusCode.NotFound, HttpMethod.Get, "v1/jobs/not-a-guid", null, "not found");
+        await Refused(HttpStatusCode.NotFound, HttpMethod.Get, $"v1/jobs/{Guid.NewGuid()}/image", null, "not found");
+
+        // Sessions: bad ids, bad settings, bad adapter sets.
+        Assert.Equal("id", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/sessions", Json("""{"id":"has space"}"""))).Field);
+        await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/sessions", Json("""{"id":"s1","settings":{"steps":"x"}}"""), "settings");
+        await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/sessions", Json("""{"id":"s1","settings":[1,2]}"""));
+        await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/sessions", Json("""{"id":"s1","adapters":[{"hash":"abc","weight":1}]}"""));
+        await Refused((HttpStatusCode)428, HttpMethod.Put, "v1/sessions/none", Json("""{"settings":{}}"""), "version");
+
+        // Adapters: too big (413 before anything is kept), not an adapter (400), a path outside the roots (400).
+        var big = new ByteArrayContent(new byte[200 * 1024]);
+        big.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        await Refused(HttpStatusCode.RequestEntityTooLarge, HttpMethod.Post, "v1/adapters?name=big", big, "limit of 65536 bytes");
+        var (chunkedStatus, chunkedText) = await SendChunked(http, "v1/adapters?name=big", new byte[200 * 1024]);
+        Assert.True(chunkedStatus == HttpStatusCode.RequestEntityTooLarge, chunkedText);
+        Assert.Contains("limit", chunkedText, StringComparison.Ordinal);
+        var garbage = new ByteArrayContent(Encoding.UTF8.GetBytes("definitely not safetensors"));
+        garbage.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/adapters?name=garbage", garbage, "not a usable LoRA adapter");
+        Assert.Equal("path", (await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/adapters/register", Json($$"""{"path":"{{TestAdapters.LoraA}}"}"""), "allow-listed")).Field);
+
+        // Nothing was stored: no sessions, adapters, jobs, no files.
+        var client = cluster.Client(silo, key);
+        Assert.Empty(await client.ListAdaptersAsync());
+        var e = await Assert.ThrowsAsync<LoraGrainsException>(() => client.GetSessionAsync("s1"));
+        Assert.Equal(HttpStatusCode.NotFound, e.StatusCode);
+        await using (var connection = await cluster.Store.Database.OpenConnectionAsync(CancellationToken.None))
+        {
+            foreach (var table in new[] { "jobs", "sessions", "adapters" })
+            {
+                await using var count = connection.CreateCommand();
+                count.CommandText = $"SELECT COUNT(*) FROM {table}";
+                Assert.Equal(0L, Convert.ToInt64(await count.ExecuteScalarAsync()));
+            }
+        }
+
+        Assert.Empty(Directory.GetFiles(cluster.DataDirectory, "*", SearchOption.AllDirectories));
+
+        // The OpenAPI document describes the API; metrics and health answer without a key.
+        using var anonymous = new HttpClient { BaseAddress = silo.Address };
+        var openApi = await anonymous.GetStringAsync("openapi/v1.json");
+        foreach (var path in new[] { "/v1/sessions", "/v1/adapters", "/v1/jobs", "/v1/jobs/{jobId}/events", "JobRequest" })
+        {
+            Assert.Contains(path, openApi, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("ok\n", await anonymous.GetStringAsync("healthz"));
+        Assert.Contains("loragrains_claim_query_ms_count", await anonymous.GetStringAsync("metrics"), StringComparison.Ordinal);
+    }
+
+    private static async Task<(HttpStatusCode Status, string Text)> SendChunked(HttpClient http, string path, byte[] body)
+    {
+        // No Content-Length: the limit must hold while streaming too.
+        using var content = new PushStreamContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await http.PostAsync(path, content);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private sealed class PushStreamContent(byte[] body) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            for (var i = 0; i < body.Length; i += 8192)
+            {
+                await stream.WriteAsync(body.AsMemory(i, Math.Min(8192, body.Length - i)));
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
