@@ -31,7 +31,17 @@ internal sealed class GrainActivation(Grain grain, TimeProvider clock) : IDispos
                 }
 
                 _activation ??= Grain.OnActivateAsync(cancellationToken);
-                await _activation.ConfigureAwait(false);
+                try
+                {
+                    await _activation.ConfigureAwait(false);
+                }
+                catch
+                {
+                    // A failed activation is retried by the next turn rather than poisoning the activation.
+                    _activation = null;
+                    throw;
+                }
+
                 return await turn().ConfigureAwait(false);
             }
             finally

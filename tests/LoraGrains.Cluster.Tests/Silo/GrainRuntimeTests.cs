@@ -34,6 +34,15 @@ public sealed class GrainRuntimeTests
         Assert.Equal(1, await runtime.CallAsync<ProbeGrain, int>("k", g => g.TurnAsync(probe)));
     }
 
+    [Fact]
+    public async Task A_failed_activation_is_retried_by_the_next_call()
+    {
+        await using var runtime = CreateRuntime();
+        FlakyGrain.Failures = 1;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.CallAsync<FlakyGrain, string>("f", g => g.PingAsync()));
+        Assert.Equal("pong", await runtime.CallAsync<FlakyGrain, string>("f", g => g.PingAsync()));
+    }
+
     private static GrainRuntime CreateRuntime()
     {
         var services = new ServiceCollection().BuildServiceProvider();
@@ -70,6 +79,16 @@ public sealed class GrainRuntimeTests
                 _overall--;
             }
         }
+    }
+
+    private sealed class FlakyGrain : Grain
+    {
+        public static int Failures { get; set; }
+
+        public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+            Failures-- > 0 ? throw new InvalidOperationException("activation failed") : Task.CompletedTask;
+
+        public Task<string> PingAsync() => Task.FromResult("pong");
     }
 
     private sealed class ProbeGrain : Grain
