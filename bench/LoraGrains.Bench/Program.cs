@@ -9,6 +9,8 @@ internal static class Program
     private static readonly IBenchmarkGroup[] Groups =
     [
         new OpsBenchmark(),
+        new EngineBenchmark(),
+        new LoraBenchmark(),
     ];
 
     private static int Main(string[] args)

@@ -67,6 +67,14 @@ public sealed class AutoencoderKL : IAdaptableModel, IDisposable
         return context.Build(c => new AutoencoderKL(c, config));
     }
 
+    /// <summary>
+    /// Builds the VAE described by <paramref name="config"/> with deterministic random weights, for benchmarks and
+    /// tests (initialised as <see cref="UNet.UNet2DConditionModel.CreateRandom"/> does); the same
+    /// <paramref name="seed"/> gives the same weights.
+    /// </summary>
+    public static AutoencoderKL CreateRandom(VaeConfig config, Device device, DType dtype, ulong seed) =>
+        Load(new ModelContext(UNet.RandomWeights.Create("vae (random)", seed), device, dtype), config);
+
     /// <summary>Encodes an image [N, in, H, W] with values in [−1, 1] into the latent distribution [N, latent, H/f, W/f].</summary>
     public LatentDistribution Encode(Tensor x)
     {
