@@ -270,9 +270,10 @@ internal static class BenchSupport
 }
 
 /// <summary>
-/// A child process that measures one case on request: it builds its model, answers a JSON line, then for each command
-/// line on its standard input ("run", "done") answers one JSON line. Two of them (ours and the PyTorch peer) can then
-/// be driven call by call in alternation, so that both see the same load from the machine's other tenants.
+/// A child process that measures one case on request: it builds its model (or opens its file), answers a JSON line,
+/// then answers one JSON line per command line on its standard input (the engine's "run" and "done", the load peer's
+/// "raw", "validated" and "done"). Two of them, or one and this process, can then be driven call by call in
+/// alternation, so that both sides see the same load from the machine's other tenants.
 /// </summary>
 internal sealed class ServedProcess : IDisposable
 {

@@ -94,7 +94,8 @@ internal sealed class LoraBenchmark : IBenchmarkGroup
         }
 
         var fileMb = new FileInfo(files[0]).Length / 1e6;
-        using var set = new AdapterSet(new Dictionary<string, IAdaptableModel> { [LoraComponent.Unet] = unet });
+        // Disposed in the finally below, before the adapters whose tensors its layers still reference.
+        var set = new AdapterSet(new Dictionary<string, IAdaptableModel> { [LoraComponent.Unet] = unet });
         var adapters = new List<LoraAdapter>();
         try
         {
