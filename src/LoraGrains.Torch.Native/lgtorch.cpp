@@ -582,6 +582,16 @@ int lg_linear(lg_tensor x, lg_tensor w, lg_tensor b, lg_tensor* out) {
   return guarded([&] { Out(out, at::linear(T(x), T(w), Opt(b))); });
 }
 
+int lg_add_linear_(lg_tensor self, lg_tensor a, lg_tensor b, double alpha) {
+  return guarded([&] {
+    at::Tensor out = T(self);
+    const auto& x = T(a);
+    if (!out.is_contiguous()) throw ArgumentError("add_linear_: the output must be contiguous");
+    auto out2 = out.view({-1, out.size(-1)});
+    out2.addmm_(x.reshape({-1, x.size(-1)}), T(b).t(), 1.0, alpha);
+  });
+}
+
 int lg_conv2d(lg_tensor x, lg_tensor w, lg_tensor b, const int64_t* stride, const int64_t* padding,
               const int64_t* dilation, int64_t groups, lg_tensor* out) {
   return guarded([&] {

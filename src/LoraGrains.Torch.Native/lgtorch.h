@@ -92,6 +92,8 @@ LG_API int lg_matmul(lg_tensor a, lg_tensor b, lg_tensor* out);
 LG_API int lg_bmm(lg_tensor a, lg_tensor b, lg_tensor* out);
 LG_API int lg_baddbmm(lg_tensor input, lg_tensor b1, lg_tensor b2, double beta, double alpha, lg_tensor* out);
 LG_API int lg_linear(lg_tensor x, lg_tensor w, lg_tensor b, lg_tensor* out);
+/* self += alpha * (a @ bᵀ) in place; self [.., n] and a [.., k] are viewed as matrices over their last dimension, b is [n, k] */
+LG_API int lg_add_linear_(lg_tensor self, lg_tensor a, lg_tensor b, double alpha);
 LG_API int lg_conv2d(lg_tensor x, lg_tensor w, lg_tensor b, const int64_t* stride, const int64_t* padding, const int64_t* dilation, int64_t groups, lg_tensor* out);
 LG_API int lg_group_norm(lg_tensor x, int64_t groups, lg_tensor w, lg_tensor b, double eps, lg_tensor* out);
 LG_API int lg_layer_norm(lg_tensor x, const int64_t* normalized_shape, int ndim, lg_tensor w, lg_tensor b, double eps, lg_tensor* out);

@@ -258,6 +258,18 @@ public sealed unsafe partial class Tensor
         return Wrap(NativeMethods.lg_matmul(Handle, other.Handle, out var r), r);
     }
 
+    /// <summary>
+    /// In place: this += alpha·(input·weightᵀ), i.e. adds a bias-free linear layer's output without allocating it
+    /// (addmm_ over the last dimension; this tensor must be contiguous).
+    /// </summary>
+    public Tensor AddLinearInPlace(Tensor input, Tensor weight, double alpha = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        Status.Check(NativeMethods.lg_add_linear_(Handle, input.Handle, weight.Handle, alpha));
+        return this;
+    }
+
     /// <summary>Batched matrix product of 3-D tensors.</summary>
     public Tensor Bmm(Tensor other)
     {

@@ -235,4 +235,17 @@ public sealed class NnOpsTests
         // F.pad(x, [-1,1]): a negative pad crops the first column, one zero column is appended.
         Ref.Exact([1, 2, 0, 4, 5, 0], [1, 1, 2, 3], Functional.Pad(x, [-1, 1]));
     }
+
+    [Fact]
+    public void AddLinearInPlace_adds_input_times_weight_transposed_into_the_output()
+    {
+        using var scope = TensorScope.Enter();
+        // out [2,1,2] = 1; x [2,1,3] = [[1,2,3]], [[4,5,6]]; w [2,3] = [[1,0,0],[0,1,1]]; x·wᵀ = [[1,5]], [[4,11]].
+        var output = Torch.Ones([2, 1, 2]);
+        var x = Tensor.FromArray<float>([1, 2, 3, 4, 5, 6], 2, 1, 3);
+        var w = Tensor.FromArray<float>([1, 0, 0, 0, 1, 1], 2, 3);
+        output.AddLinearInPlace(x, w, alpha: 2);
+        Assert.Equal([3f, 11f, 9f, 23f], output.ToArray<float>());
+        Assert.Throws<TorchException>(() => output.Transpose(0, 2).AddLinearInPlace(x, w));
+    }
 }

@@ -59,6 +59,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int lg_bmm(TensorHandle a, TensorHandle b, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_baddbmm(TensorHandle input, TensorHandle b1, TensorHandle b2, double beta, double alpha, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_linear(TensorHandle x, TensorHandle w, TensorHandle b, out nint result);
+    [LibraryImport(Lib)] internal static partial int lg_add_linear_(TensorHandle self, TensorHandle a, TensorHandle b, double alpha);
     [LibraryImport(Lib)] internal static partial int lg_conv2d(TensorHandle x, TensorHandle w, TensorHandle b, long* stride, long* padding, long* dilation, long groups, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_group_norm(TensorHandle x, long groups, TensorHandle w, TensorHandle b, double eps, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_layer_norm(TensorHandle x, long* normalizedShape, int ndim, TensorHandle w, TensorHandle b, double eps, out nint result);

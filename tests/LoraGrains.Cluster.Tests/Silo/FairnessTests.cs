@@ -58,8 +58,11 @@ public sealed class FairnessTests(PostgresServer server)
         Assert.All(rows, r => Assert.Equal(submitted[r.Id], r.Tenant));
         Assert.Equal(200, Directory.GetFiles(Path.Combine(cluster.DataDirectory, "images"), "*.png").Length);
         Assert.True(rows.Select(r => r.Owner).Distinct().Count() >= 2, "the work should be spread over the silos");
-        var finishedLines = cluster.Silos.Sum(s => System.Text.RegularExpressions.Regex.Count(s.Output, " succeeded on "));
-        Assert.Equal(200, finishedLines);
+        // The silos' logs arrive asynchronously through their stdout pipes: wait for them to catch up with the
+        // database, then require exactly one completion line per job (a job run twice would log twice).
+        int FinishedLines() => cluster.Silos.Sum(s => System.Text.RegularExpressions.Regex.Count(s.Output, " succeeded on "));
+        for (var waited = 0; FinishedLines() < 200 && waited < 100; waited++) await Task.Delay(100);
+        Assert.Equal(200, FinishedLines());
 
         // While every tenant still had queued work, claims followed the weights 1:2:3 (each share within 20%).
         var window = rows.OrderBy(r => r.StartedAt).ThenBy(r => r.Id).Take(120).ToList();

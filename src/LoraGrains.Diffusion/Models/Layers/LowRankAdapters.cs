@@ -132,7 +132,9 @@ public sealed class LowRankAdapters : IDisposable
                 h.MulInPlace(activeScale.View(shape));
             }
 
-            output.AddInPlace(Functional.Linear(h, activeUp!));
+            // Accumulate straight into the base output: no output-sized temporary, no separate add pass.
+            if (output.IsContiguous) output.AddLinearInPlace(h, activeUp!);
+            else output.AddInPlace(Functional.Linear(h, activeUp!));
         }
 
         return output;
