@@ -4,6 +4,7 @@ using LoraGrains.Diffusion.Composition;
 using LoraGrains.Diffusion.Imaging;
 using LoraGrains.Diffusion.Lora;
 using LoraGrains.Diffusion.Schedulers;
+using LoraGrains.Diffusion.Text;
 using LoraGrains.Torch;
 
 namespace LoraGrains.Diffusion.Pipeline;
@@ -248,7 +249,7 @@ public sealed class StableDiffusionPipeline
     private (Tensor States, bool Truncated) EncodePrompt(string text, GenerationRequest request, CompositionPlan plan)
     {
         var tokens = model.Tokenizer.Encode(text);
-        var ids = Tensor.FromArray(tokens.Ids.Select(i => (long)i).ToArray(), 1, tokens.Ids.Count).To(model.Device);
+        var ids = TokenIds(tokens);
         var (adapterIds, scales) = plan.TextEncoderSet();
         using var activation = adapterIds.Count > 0 ? AdapterActivation.Uniform(adapterIds, scales) : null;
         if (activation is not null) model.Adapters.Activate(LoraComponent.TextEncoder, activation);
@@ -272,10 +273,14 @@ public sealed class StableDiffusionPipeline
         return FusionWeights.Compute(query, keys, request.FusionTemperature);
     }
 
+    // [1, 77] int64 ids on the model's device, as the text encoder takes them.
+    private Tensor TokenIds(TokenizedPrompt tokens) =>
+        Tensor.FromArray(tokens.Ids.Select(i => (long)i).ToArray(), 1, tokens.Ids.Count).To(model.Device);
+
     private float[] PooledEmbedding(string text)
     {
         var tokens = model.Tokenizer.Encode(text);
-        var ids = Tensor.FromArray(tokens.Ids.Select(i => (long)i).ToArray(), 1, tokens.Ids.Count).To(model.Device);
+        var ids = TokenIds(tokens);
         using var output = model.TextEncoder.Forward(ids);
         return output.PooledOutput.To(Device.Cpu, DType.Float32).ToArray<float>();
     }
