@@ -107,6 +107,14 @@ public sealed class StableDiffusionPipeline
                 activation = Activate(plan.StepSet(0));
                 model.Adapters.Fuse(LoraComponent.Unet);
             }
+            else if (!plan.IsPerAdapterGuidance || (request.BatchedComposite && adapterDenoiser is null))
+            {
+                // Concatenate each multi-adapter set the steps use now, once, so every step computes one low-rank
+                // term per layer (Switch and sequential Composite use one adapter at a time: nothing to build).
+                var sets = Enumerable.Range(first, steps - first).Select(i => plan.StepSet(i).Ids).Where(ids => ids.Count > 1)
+                    .DistinctBy(ids => string.Join('\n', ids.Order(StringComparer.Ordinal)));
+                foreach (var ids in sets) model.Adapters.Prepare(LoraComponent.Unet, ids);
+            }
 
             for (var i = first; i < steps; i++)
             {
