@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
-using System.Text;
 using LoraGrains.Cluster.Membership;
+using LoraGrains.Cluster.Runtime;
 
 namespace LoraGrains.Cluster.Grains;
 
@@ -23,12 +21,9 @@ public static class DenoiserPlacement
         {
             var holders = peers.Where(p => p.ResidentAdapters.Contains(hash)).ToList();
             var pool = holders.Count > 0 ? holders : peers;
-            placement[hash] = pool.Count == 0 ? null : pool.MaxBy(p => Score(p.SiloId, hash));
+            placement[hash] = Rendezvous.Pick(pool, hash);
         }
 
         return placement;
     }
-
-    private static ulong Score(string siloId, string adapterHash) =>
-        BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(siloId + "\n" + adapterHash)));
 }

@@ -10,7 +10,10 @@ using Microsoft.Extensions.Options;
 
 namespace LoraGrains.Cluster.Http;
 
-/// <summary><c>/v1/sessions</c>: create, read, and version-checked update (ETag / If-Match; 409 on a stale version).</summary>
+/// <summary>
+/// <c>/v1/sessions</c>: create, read, and version-checked update (ETag / If-Match; 409 on a stale version); requests for
+/// an existing session are served on its owner silo (<see cref="SessionForwarding"/>).
+/// </summary>
 public static class SessionEndpoints
 {
     /// <summary>Maps the endpoints on the tenant group.</summary>
@@ -18,9 +21,11 @@ public static class SessionEndpoints
     {
         ArgumentNullException.ThrowIfNull(api);
         api.MapPost("/sessions", CreateAsync).Accepts<CreateSessionRequest>("application/json").Produces<SessionInfo>(201);
-        api.MapGet("/sessions/{id}", GetAsync).Produces<SessionInfo>();
-        api.MapGet("/sessions/{id}/jobs", HistoryAsync).Produces<IReadOnlyList<JobInfo>>();
-        api.MapPut("/sessions/{id}", UpdateAsync).Accepts<UpdateSessionRequest>("application/json").Produces<SessionInfo>().Produces<ApiError>(409);
+        // An existing session is served by its owner silo (a new one by the silo that creates it).
+        var session = api.MapGroup("/sessions/{id}").AddEndpointFilter<SessionForwarding>();
+        session.MapGet("", GetAsync).Produces<SessionInfo>();
+        session.MapGet("/jobs", HistoryAsync).Produces<IReadOnlyList<JobInfo>>();
+        session.MapPut("", UpdateAsync).Accepts<UpdateSessionRequest>("application/json").Produces<SessionInfo>().Produces<ApiError>(409);
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, GrainRuntime grains, IOptions<SiloOptions> options)

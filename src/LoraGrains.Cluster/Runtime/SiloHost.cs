@@ -81,6 +81,7 @@ public static class SiloHost
         builder.Services.AddSingleton<SiloMetrics>();
         builder.Services.AddSingleton<MetricsText>();
         builder.Services.AddSingleton<SiloPeers>();
+        builder.Services.AddSingleton<ClusterView>();
         // Stopped in reverse order: the worker releases its job first, then membership leaves.
         builder.Services.AddSingleton<SiloMembership>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloMembership>());
