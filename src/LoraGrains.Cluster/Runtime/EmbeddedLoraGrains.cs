@@ -20,11 +20,15 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
 
     private readonly WebApplication _silo;
 
-    private EmbeddedLoraGrains(WebApplication silo, LoraGrainsClient client)
+    private EmbeddedLoraGrains(WebApplication silo, Uri address, LoraGrainsClient client)
     {
         _silo = silo;
+        Address = address;
         Client = client;
     }
+
+    /// <summary>The loopback address the silo listens on (its HTTP API, <c>/metrics</c> and <c>/readyz</c>).</summary>
+    public Uri Address { get; }
 
     /// <summary>A client of the embedded silo, authenticated as the local tenant.</summary>
     public LoraGrainsClient Client { get; }
@@ -62,7 +66,8 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
 
         var key = await store.Tenants.CreateApiKeyAsync(LocalTenant, cancellationToken).ConfigureAwait(false);
         await silo.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new EmbeddedLoraGrains(silo, new LoraGrainsClient(new Uri(options.Urls), key.Secret));
+        var address = new Uri(options.Urls);
+        return new EmbeddedLoraGrains(silo, address, new LoraGrainsClient(address, key.Secret));
     }
 
     /// <inheritdoc />

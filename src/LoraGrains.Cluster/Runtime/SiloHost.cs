@@ -122,5 +122,10 @@ public static class SiloHost
         {
             throw new ArgumentException("the adapter budget and upload limit must be positive", nameof(options));
         }
+
+        if (options.AdapterHostBudgetBytes < 0)
+        {
+            throw new ArgumentException($"the adapter host budget must be 0 (no host tier) or positive (got {options.AdapterHostBudgetBytes})", nameof(options));
+        }
     }
 }

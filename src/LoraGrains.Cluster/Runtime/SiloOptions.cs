@@ -56,8 +56,19 @@ public sealed class SiloOptions
     /// <summary>libtorch CPU threads (default: all cores).</summary>
     public int? Threads { get; set; }
 
-    /// <summary>Bytes of adapter weights kept attached to the model; least recently used adapters beyond it are evicted.</summary>
+    /// <summary>
+    /// Device tier: bytes of adapter weights kept attached to the model (on its device); least recently used adapters
+    /// beyond it are demoted to the host tier.
+    /// </summary>
     public long AdapterBudgetBytes { get; set; } = 2L << 30;
+
+    /// <summary>
+    /// Host tier: bytes of adapter weights kept detached in host memory after demotion from the device (page-locked
+    /// when the device is CUDA, so promotion is one asynchronous copy; on a CPU silo the same memory, so promotion is
+    /// a re-attach). Least recently used adapters beyond it are dropped and reloaded from the data directory when
+    /// needed again. 0 disables the tier.
+    /// </summary>
+    public long AdapterHostBudgetBytes { get; set; } = 4L << 30;
 
     /// <summary>Largest adapter upload accepted.</summary>
     public long MaxAdapterUploadBytes { get; set; } = 256L << 20;

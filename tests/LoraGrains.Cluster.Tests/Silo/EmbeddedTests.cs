@@ -30,6 +30,15 @@ public sealed class EmbeddedTests
                 Assert.Equal("succeeded", progress[^1].Status);
                 Assert.Equal(4, progress[^1].Step);
                 first = await job.GetImageAsync();
+
+                // The adapter's tier shows on /metrics.
+                using (var http = new HttpClient { BaseAddress = embedded.Address })
+                {
+                    var metrics = await http.GetStringAsync("/metrics");
+                    Assert.Contains("loragrains_adapters_resident_count{tier=\"device\"} 1\n", metrics, StringComparison.Ordinal);
+                    Assert.Contains("loragrains_adapters_promoted{from=\"disk\"} 1\n", metrics, StringComparison.Ordinal);
+                }
+
                 Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, first[..4]);
                 jobId = job.Id;
             }
