@@ -16,6 +16,8 @@ internal static class ServeCommand
           --advertise URL          address other silos reach this one at (default: h2c://<first peer URL>, else the first of --urls)
           --silo-id ID             membership id (default: random)
           --model PATH             Stable Diffusion model (default: the embedded tiny random model)
+          --yaml FILE              LDM yaml of a single-file checkpoint
+          --tokenizer DIR          CLIP tokenizer folder for single-file checkpoints (default: the embedded one)
           --device cpu|cuda[:N]    (default cpu)
           --threads N              libtorch CPU threads
           --lease DURATION         job lease, renewed every third (default 30s)
@@ -48,6 +50,8 @@ internal static class ServeCommand
             ConnectionString = connection,
             DataDirectory = data,
             ModelPath = args.String("model"),
+            ModelYamlPath = args.String("yaml"),
+            TokenizerPath = args.String("tokenizer"),
             Device = args.String("device") ?? "cpu",
             Threads = args.Int("threads"),
             ClusterSecret = args.String("cluster-secret") ?? Environment.GetEnvironmentVariable("LORAGRAINS_CLUSTER_SECRET"),

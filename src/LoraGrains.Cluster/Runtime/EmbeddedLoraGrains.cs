@@ -6,6 +6,7 @@ using LoraGrains.Cluster.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace LoraGrains.Cluster.Runtime;
 
@@ -52,9 +53,16 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
             DatabaseProvider = ClusterDatabaseProvider.Sqlite,
             Urls = $"http://127.0.0.1:{port}",
             SiloId = "embedded",
+            // One local client: progress every step or two costs a SQLite read, and ends the run's wait sooner.
+            ProgressInterval = TimeSpan.FromMilliseconds(50),
         };
         configure?.Invoke(options);
-        var silo = await SiloHost.BuildAsync(options, l => l.SetMinimumLevel(LogLevel.Warning), cancellationToken).ConfigureAwait(false);
+        // Warnings and errors only, on standard error: standard output belongs to the program embedding the silo.
+        var silo = await SiloHost.BuildAsync(options, l =>
+        {
+            l.SetMinimumLevel(LogLevel.Warning);
+            l.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }, cancellationToken).ConfigureAwait(false);
         var store = silo.Services.GetRequiredService<ClusterStore>();
         try
         {

@@ -44,11 +44,20 @@ public sealed class SiloOptions
     /// <summary>Wait between claims when the queue is empty.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often a job's event stream looks for new progress.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Shared secret of silo-to-silo endpoints (none: those endpoints refuse everything).</summary>
     public string? ClusterSecret { get; set; }
 
     /// <summary>The Stable Diffusion model (diffusers folder or single file); default: the embedded tiny model beside the program.</summary>
     public string? ModelPath { get; set; }
+
+    /// <summary>LDM yaml of a single-file checkpoint (default: inferred from its weights).</summary>
+    public string? ModelYamlPath { get; set; }
+
+    /// <summary>CLIP tokenizer folder for a single-file checkpoint (default: the embedded model's tokenizer).</summary>
+    public string? TokenizerPath { get; set; }
 
     /// <summary>Device: cpu or cuda[:N].</summary>
     public string Device { get; set; } = "cpu";

@@ -31,6 +31,9 @@ public sealed class EmbeddedTests
                 Assert.Equal(4, progress[^1].Step);
                 first = await job.GetImageAsync();
 
+                // The image names the adapter as registered (files are stored by hash).
+                Assert.Contains("Lora: \"locon: 0.7\"", System.Text.Encoding.Latin1.GetString(first), StringComparison.Ordinal);
+
                 // The adapter's tier shows on /metrics.
                 using (var http = new HttpClient { BaseAddress = embedded.Address })
                 {
@@ -48,6 +51,16 @@ public sealed class EmbeddedTests
             {
                 Assert.Equal(first, await again.Client.GetImageAsync(jobId));
                 Assert.Single(await again.Client.ListAdaptersAsync());
+
+                // A batch: each image by its index; past the batch, a clear 404.
+                var batch = await again.Client.SubmitAsync(new JobRequest { Prompt = "two boats", Steps = 1, Width = 64, Height = 64, BatchSize = 2 });
+                Assert.Equal("succeeded", (await batch.WaitAsync()).Status);
+                var images = new[] { await batch.GetImageAsync(0), await batch.GetImageAsync(1) };
+                Assert.Equal(images[0], await batch.GetImageAsync());
+                Assert.NotEqual(images[0], images[1]);
+                var missing = await Assert.ThrowsAsync<LoraGrainsException>(() => batch.GetImageAsync(2));
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+                Assert.Contains("has no image 2", missing.Detail, StringComparison.Ordinal);
             }
         }
         finally
