@@ -10,7 +10,7 @@ const string Usage = """
     usage: lora-grains <command> [options]
 
     commands:
-      generate   text-to-image on this machine, optionally composing LoRA adapters
+      generate   text-to-image on this machine (an embedded silo), optionally composing LoRA adapters
       info       libtorch version, threads and devices
       serve      run a silo of a cluster (PostgreSQL) or a single node (SQLite)
       tenant     create tenants and API keys
@@ -57,6 +57,11 @@ catch (LoraGrains.Client.LoraGrainsException e)
 catch (HttpRequestException e)
 {
     Console.Error.WriteLine($"\nerror: cannot reach the cluster: {e.Message}");
+    return 1;
+}
+catch (GenerationFailedException e)
+{
+    Console.Error.WriteLine($"\nerror: {e.Message}; nothing was written");
     return 1;
 }
 catch (OperationCanceledException)

@@ -42,6 +42,21 @@ public sealed record JobRequest
     /// <summary>Global LoRA scale λ (default 0.8).</summary>
     public double? LoraScale { get; init; }
 
+    /// <summary>Fusion softmax temperature T (in (0, 100]; default 0.1).</summary>
+    public double? FusionTemperature { get; init; }
+
+    /// <summary>CLIP skip as diffusers counts it (0-10; 0 = last layer, 1 = A1111's "Clip skip 2"; default 0).</summary>
+    public int? ClipSkip { get; init; }
+
+    /// <summary>Images drawn from the seed's latents in one batch (1-16; default 1); fetch image i with its index.</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>
+    /// Composite as one UNet forward of batch 2N, each batch segment with its own adapter (default true); false runs one
+    /// UNet pass per adapter. Ignored by <see cref="DistributedComposite"/>, which always runs per-adapter passes.
+    /// </summary>
+    public bool? BatchedComposite { get; init; }
+
     /// <summary>
     /// Composite only: evaluate each adapter's UNet passes on the silos that hold the adapter (fanned out per step,
     /// combined here); passes no peer can take run locally. Default false.

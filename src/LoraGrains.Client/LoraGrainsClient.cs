@@ -142,10 +142,15 @@ public sealed class LoraGrainsClient : IDisposable
     public Task CancelJobAsync(Guid jobId, CancellationToken cancellationToken = default) =>
         SendAsync<JsonElement?>(() => new HttpRequestMessage(HttpMethod.Post, $"v1/jobs/{jobId}/cancel"), idempotent: true, cancellationToken);
 
-    /// <summary>The PNG of a succeeded job.</summary>
-    public async Task<byte[]> GetImageAsync(Guid jobId, CancellationToken cancellationToken = default)
+    /// <summary>The PNG of a succeeded job (the first of its batch).</summary>
+    public Task<byte[]> GetImageAsync(Guid jobId, CancellationToken cancellationToken = default) => GetImageAsync(jobId, 0, cancellationToken);
+
+    /// <summary>The PNG at <paramref name="index"/> (0-based) of a succeeded job's batch.</summary>
+    public async Task<byte[]> GetImageAsync(Guid jobId, int index, CancellationToken cancellationToken = default)
     {
-        using var response = await SendRawAsync(() => new HttpRequestMessage(HttpMethod.Get, $"v1/jobs/{jobId}/image"), idempotent: true, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        var query = index == 0 ? string.Empty : $"?index={index}";
+        using var response = await SendRawAsync(() => new HttpRequestMessage(HttpMethod.Get, $"v1/jobs/{jobId}/image{query}"), idempotent: true, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -34,8 +34,11 @@ public sealed class LoraGrainsJob
         return await GetAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The PNG of a succeeded job.</summary>
+    /// <summary>The PNG of a succeeded job (the first of its batch).</summary>
     public Task<byte[]> GetImageAsync(CancellationToken cancellationToken = default) => _client.GetImageAsync(Id, cancellationToken);
+
+    /// <summary>The PNG at <paramref name="index"/> (0-based) of a succeeded job's batch.</summary>
+    public Task<byte[]> GetImageAsync(int index, CancellationToken cancellationToken = default) => _client.GetImageAsync(Id, index, cancellationToken);
 
     /// <summary>Asks the cluster to cancel the job (a running job stops between steps).</summary>
     public Task CancelAsync(CancellationToken cancellationToken = default) => _client.CancelJobAsync(Id, cancellationToken);

@@ -722,6 +722,31 @@ int lg_to(lg_tensor a, int dtype, int device_type, int device_index, int copy, l
   });
 }
 
+int lg_to_non_blocking(lg_tensor a, int dtype, int device_type, int device_index, lg_tensor* out) {
+  return guarded([&] {
+    Out(out, T(a).to(Options(dtype, device_type, device_index), /*non_blocking=*/true, /*copy=*/true));
+  });
+}
+
+int lg_pin_memory(lg_tensor a, lg_tensor* out) {
+  return guarded([&] {
+    const auto& t = T(a);
+    if (!t.device().is_cpu()) throw ArgumentError("only CPU tensors can be pinned (this one is on " + t.device().str() + ")");
+    // Pinned memory comes from the CUDA host allocator; without CUDA libtorch fails deep inside, so say why here.
+    if (!at::hasCUDA()) throw ArgumentError("pinned host memory needs CUDA (CPU-only libtorch or no visible GPU)");
+    Out(out, t.pin_memory());
+  });
+}
+
+int lg_tensor_is_pinned(lg_tensor t, int* out) {
+  return guarded([&] {
+    const auto& x = T(t);
+    if (out == nullptr) throw ArgumentError("null output pointer");
+    // Nothing is pinned without CUDA; not asking keeps CPU-only builds away from the CUDA hooks.
+    *out = at::hasCUDA() && x.device().is_cpu() && x.is_pinned() ? 1 : 0;
+  });
+}
+
 int lg_contiguous_format(lg_tensor a, int format, lg_tensor* out) {
   return guarded([&] {
     auto fmt = format == 1 ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;

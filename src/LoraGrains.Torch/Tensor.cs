@@ -81,6 +81,19 @@ public sealed unsafe partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>Bytes of the elements (<see cref="NumEl"/> times the element size).</summary>
+    public long ByteSize => NumEl * DType.ElementSize();
+
+    /// <summary>True when the data is page-locked (pinned) host memory; always false without CUDA.</summary>
+    public bool IsPinned
+    {
+        get
+        {
+            Status.Check(NativeMethods.lg_tensor_is_pinned(Handle, out var pinned));
+            return pinned != 0;
+        }
+    }
+
     /// <summary>Address of the first element (valid while the tensor lives; CPU tensors only for reading).</summary>
     public nint DataPointer
     {
@@ -215,6 +228,18 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>A new tensor of <paramref name="type"/> on <paramref name="target"/>.</summary>
     public Tensor To(Device target, DType type, bool copy = false) =>
         Wrap(NativeMethods.lg_to(Handle, (int)type, (int)target.Type, target.Index, copy ? 1 : 0, out var r), r);
+
+    /// <summary>
+    /// A copy of <paramref name="type"/> on <paramref name="target"/>, made without waiting when the source is pinned host
+    /// memory and the target a CUDA device (the copy is queued on the current stream, before any later work on it);
+    /// otherwise the same as a synchronous copy.
+    /// </summary>
+    public Tensor ToNonBlocking(Device target, DType type) =>
+        Wrap(NativeMethods.lg_to_non_blocking(Handle, (int)type, (int)target.Type, target.Index, out var r), r);
+
+    /// <summary>A page-locked (pinned) host copy of this CPU tensor, from which CUDA copies are fast and can be asynchronous.</summary>
+    /// <exception cref="TorchException">The tensor is not on the CPU, or CUDA is not available (pinning needs the CUDA host allocator).</exception>
+    public Tensor PinMemory() => Wrap(NativeMethods.lg_pin_memory(Handle, out var r), r);
 
     /// <summary>Short description: shape, dtype and device.</summary>
     public override string ToString()

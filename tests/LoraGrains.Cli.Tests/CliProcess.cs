@@ -5,7 +5,10 @@ namespace LoraGrains.Cli.Tests;
 /// <summary>Runs the built <c>lora-grains</c> as a child process.</summary>
 internal static class CliProcess
 {
-    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
+    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => RunWith(null, args);
+
+    /// <summary>Runs with extra environment variables (e.g. XDG_DATA_HOME, so that tests never write to the user's data directory).</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunWith(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -13,6 +16,7 @@ internal static class CliProcess
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "lora-grains.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;

@@ -10,10 +10,14 @@ public sealed class GenerateCommandTests : IDisposable
 
     private string Out => Path.Combine(dir, "out.png");
 
+    // The embedded silo's default data directory is $XDG_DATA_HOME/lora-grains: pointed into the test's folder.
+    private (int ExitCode, string Stdout, string Stderr) Generate(params string[] args) =>
+        CliProcess.RunWith(new Dictionary<string, string> { ["XDG_DATA_HOME"] = Path.Combine(dir, "xdg") }, ["generate", .. args]);
+
     [Fact]
     public void Two_adapter_composite_on_the_embedded_model_writes_a_png_with_parameters()
     {
-        var (code, stdout, stderr) = CliProcess.Run("generate", "--prompt", "kamado nezuko", "--steps", "2", "--width", "64", "--height", "64",
+        var (code, stdout, stderr) = Generate("--prompt", "kamado nezuko", "--steps", "2", "--width", "64", "--height", "64",
             "--seed", "3", "--lora", CliProcess.FixtureLora("lora_a_kohya") + ":0.9", "--lora", CliProcess.FixtureLora("lora_b_locon_kohya"),
             "--method", "composite", "--out", Out);
         Assert.True(code == 0, stderr);
@@ -26,6 +30,11 @@ public sealed class GenerateCommandTests : IDisposable
         Assert.Contains("Steps: 2, Sampler: DPM++ 2M, CFG scale: 7.5, Seed: 3, Size: 64x64", text, StringComparison.Ordinal);
         Assert.Contains("Lora method: composite", text, StringComparison.Ordinal);
         Assert.Contains("lora_a_kohya: 0.9, lora_b_locon_kohya: 1", text, StringComparison.Ordinal);
+
+        // It ran through the embedded silo, whose data went to the default directory.
+        Assert.True(File.Exists(Path.Combine(dir, "xdg", "lora-grains", "cluster.db")));
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(dir, "xdg", "lora-grains", "adapters")).Length);
+        Assert.Single(Directory.GetFiles(Path.Combine(dir, "xdg", "lora-grains", "images")));
     }
 
     [Fact]
@@ -33,7 +42,7 @@ public sealed class GenerateCommandTests : IDisposable
     {
         var prompt = Path.Combine(dir, "prompt.txt");
         File.WriteAllText(prompt, "  \n");
-        var (code, _, stderr) = CliProcess.Run("generate", "--prompt-file", prompt, "--out", Out);
+        var (code, _, stderr) = Generate("--prompt-file", prompt, "--out", Out);
         Assert.Equal(2, code);
         Assert.Contains("is empty", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Out));
@@ -44,7 +53,7 @@ public sealed class GenerateCommandTests : IDisposable
     {
         var prompt = Path.Combine(dir, "prompt.txt");
         File.WriteAllBytes(prompt, [0x61, 0xFF, 0xFE, 0x62]);
-        var (code, _, stderr) = CliProcess.Run("generate", "--prompt-file", prompt, "--out", Out);
+        var (code, _, stderr) = Generate("--prompt-file", prompt, "--out", Out);
         Assert.Equal(2, code);
         Assert.Contains("not valid UTF-8", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Out));
@@ -59,7 +68,7 @@ public sealed class GenerateCommandTests : IDisposable
     [InlineData("--bogus", "1", "unknown option: --bogus")]
     public void Bad_arguments_name_the_problem_and_write_nothing(string option, string value, string expected)
     {
-        var (code, _, stderr) = CliProcess.Run("generate", "--prompt", "x", option, value, "--out", Out);
+        var (code, _, stderr) = Generate("--prompt", "x", option, value, "--out", Out);
         Assert.NotEqual(0, code);
         Assert.Contains(expected, stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Out));
@@ -68,14 +77,14 @@ public sealed class GenerateCommandTests : IDisposable
     [Fact]
     public void Missing_model_and_truncated_adapter_are_clear_errors()
     {
-        var (code, _, stderr) = CliProcess.Run("generate", "--prompt", "x", "--model", Path.Combine(dir, "nope"), "--out", Out);
+        var (code, _, stderr) = Generate("--prompt", "x", "--model", Path.Combine(dir, "nope"), "--out", Out);
         Assert.Equal(1, code);
         Assert.Contains("nope", stderr, StringComparison.Ordinal);
 
         var truncated = Path.Combine(dir, "cut.safetensors");
         var bytes = File.ReadAllBytes(CliProcess.FixtureLora("lora_a_kohya"));
         File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
-        (code, _, stderr) = CliProcess.Run("generate", "--prompt", "x", "--steps", "1", "--width", "64", "--height", "64", "--lora", truncated, "--out", Out);
+        (code, _, stderr) = Generate("--prompt", "x", "--steps", "1", "--width", "64", "--height", "64", "--lora", truncated, "--out", Out);
         Assert.Equal(1, code);
         Assert.Contains("cut.safetensors", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Out));

@@ -30,15 +30,15 @@ internal static class ClusterArguments
         return TimeSpan.FromSeconds(value * unit);
     }
 
-    /// <summary>A byte size: 1048576, 512k, 64m, 2g.</summary>
-    public static long? Bytes(Arguments args, string name)
+    /// <summary>A byte size: 1048576, 512k, 64m, 2g (0 too when <paramref name="allowZero"/>).</summary>
+    public static long? Bytes(Arguments args, string name, bool allowZero = false)
     {
         var text = args.String(name);
         if (text is null) return null;
         var lower = text.ToLowerInvariant();
         var (number, scale) = lower.EndsWith('k') ? (lower[..^1], 1L << 10) : lower.EndsWith('m') ? (lower[..^1], 1L << 20) : lower.EndsWith('g') ? (lower[..^1], 1L << 30) : (lower, 1L);
-        if (!long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value <= 0)
-            throw new UsageException($"--{name} must be a positive size such as 65536, 512k or 64m, got '{text}'");
+        if (!long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 0 || (value == 0 && !allowZero))
+            throw new UsageException($"--{name} must be a {(allowZero ? "size (0 or more)" : "positive size")} such as 65536, 512k or 64m, got '{text}'");
         return value * scale;
     }
 }

@@ -1,5 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text;
+using System.Text.RegularExpressions;
+using LoraGrains.Client;
+using LoraGrains.Cluster.Grains;
+using LoraGrains.Cluster.Runtime;
 using LoraGrains.Diffusion.Composition;
 using LoraGrains.Diffusion.Lora;
 using LoraGrains.Diffusion.Pipeline;
@@ -8,9 +14,16 @@ using LoraGrains.Torch;
 
 namespace LoraGrains.Cli.Commands;
 
-/// <summary><c>lora-grains generate</c>: text-to-image on this machine.</summary>
+/// <summary>
+/// <c>lora-grains generate</c>: text-to-image on this machine, through an embedded silo (in-process, SQLite in the data
+/// directory, loopback HTTP): the adapters are registered in a session, the job is queued and run like a cluster job,
+/// and its PNG is downloaded to <c>--out</c>.
+/// </summary>
 internal static class GenerateCommand
 {
+    // The CLI's session in the embedded silo: its history lists every local generation.
+    private const string SessionId = "cli";
+
     private const string Help = """
         usage: lora-grains generate --prompt TEXT --out FILE.png [options]
 
@@ -29,6 +42,8 @@ internal static class GenerateCommand
           --clip-skip N            0 = last CLIP layer (default), 1 = A1111's "Clip skip 2"
           --device cpu|cuda[:N]    (default cpu)
           --threads N              CPU threads for libtorch (default: all cores)
+          --data DIR               the embedded silo's data directory: SQLite database, adapters (by content hash),
+                                   images (default: $XDG_DATA_HOME/lora-grains, else ~/.local/share/lora-grains)
           --lora PATH[:WEIGHT][@SCHEDULE]  a LoRA adapter (repeatable); SCHEDULE = keyframes POS=W;POS=W,
                                    e.g. style.safetensors:0.8@0=0;0.6=1 (only in the last 40% of steps)
           --lora-key TEXT          Fusion key (description/trigger words) for the matching --lora, in order
@@ -48,21 +63,24 @@ internal static class GenerateCommand
             return 0;
         }
 
+        // Everything that does not need the model is checked before the silo starts.
         var args = new Arguments(argv, new HashSet<string> { "sequential-composite" });
-        var embedded = Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny");
         var modelPath = args.String("model");
-        var device = Device.Parse(args.String("device") ?? "cpu");
-        Torch.Torch.NumThreads = args.Int("threads") ?? Environment.ProcessorCount;
+        var device = args.String("device") ?? "cpu";
+        Device.Parse(device);
+        var threads = args.Int("threads") ?? Environment.ProcessorCount;
+        var data = args.String("data") ?? DefaultDataDirectory();
         var prompt = TextOption(args, "prompt") ?? throw new UsageException("--prompt or --prompt-file is required");
         var negative = TextOption(args, "negative") ?? "";
         var output = args.String("out") ?? throw new UsageException("--out FILE.png is required");
-        var loras = args.All("lora");
+        var loras = args.All("lora").Select(ParseLora).ToList();
         var loraKeys = args.All("lora-key");
         if (loraKeys.Count > loras.Count) throw new UsageException($"{loraKeys.Count} --lora-key values but only {loras.Count} --lora");
         var method = CompositionMethods.Parse(args.String("method") ?? "composite");
         var scheduler = args.String("scheduler") ?? "dpmpp-2m";
         SchedulerKinds.Parse(scheduler);
-        var request = new GenerationRequest
+        var batch = args.Int("batch") ?? 1;
+        var request = new JobRequest
         {
             Prompt = prompt,
             NegativePrompt = negative,
@@ -70,78 +88,154 @@ internal static class GenerateCommand
             GuidanceScale = args.Double("cfg") ?? 7.5,
             Scheduler = scheduler,
             Seed = args.ULong("seed") ?? 0,
-            BatchSize = args.Int("batch") ?? 1,
+            Width = args.Int("width"),
+            Height = args.Int("height"),
+            BatchSize = batch,
             ClipSkip = args.Int("clip-skip") ?? 0,
-            Method = method,
+            Method = method.Name(),
             SwitchEvery = args.Int("switch-every") ?? 5,
             LoraScale = args.Double("lora-scale") ?? 0.8,
             FusionTemperature = args.Double("fusion-temperature") ?? 0.1,
             BatchedComposite = !args.Flag("sequential-composite"),
-            Width = 0,
-            Height = 0,
         };
-        var width = args.Int("width");
-        var height = args.Int("height");
         var tokenizer = args.String("tokenizer");
         var yaml = args.String("yaml");
         args.RejectUnknown();
         if (!output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out must name a .png file, got '{output}'");
+        foreach (var (path, _, _) in loras)
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"--lora {path}: no such file", path);
+        }
+
+        // The silo validates the request again with the model's native size; any valid size stands in for it here,
+        // so a bad value fails before the silo starts, with the silo's own message.
+        JobRequestResolver.Resolve(request, session: null, nativeSize: 64);
 
         if (modelPath is null)
         {
             Console.Error.WriteLine("note: no --model given: using the embedded tiny model with RANDOM weights (a smoke test, not a trained model; the image is noise-like)");
         }
 
-        var options = new ModelLoadOptions
+        var largestLora = loras.Select(l => new FileInfo(l.Path).Length).DefaultIfEmpty(0).Max();
+        await using var silo = await EmbeddedLoraGrains.StartAsync(data, o =>
         {
-            Device = device,
-            TokenizerPath = tokenizer ?? (modelPath is null || Directory.Exists(modelPath) ? null : Path.Combine(embedded, "tokenizer")),
-            YamlPath = yaml,
-        };
-        using var model = StableDiffusionModel.Load(modelPath ?? embedded, options);
-        var native = (model.UNet.Config.SampleSize ?? 64) * model.Vae.Config.DownsampleFactor;
-        request = request with { Width = width ?? native, Height = height ?? native };
-        request.Validate();
+            o.ModelPath = modelPath;
+            o.ModelYamlPath = yaml;
+            o.TokenizerPath = tokenizer;
+            o.Device = device;
+            o.Threads = threads;
+            // Local files are the user's own: no upload limit below their size.
+            o.MaxAdapterUploadBytes = Math.Max(o.MaxAdapterUploadBytes, largestLora);
+        }, cancellationToken);
+        var session = await silo.Client.OpenSessionAsync(SessionId, cancellationToken: cancellationToken);
 
-        var adapters = new List<LoraAdapter>();
+        var adapters = new List<JobAdapter>();
+        for (var i = 0; i < loras.Count; i++)
+        {
+            var (path, weight, schedule) = loras[i];
+            var info = await RegisterAsync(session, path, cancellationToken);
+            var name = UniqueName(Path.GetFileNameWithoutExtension(path), adapters);
+            adapters.Add(new JobAdapter(info.Hash, weight, schedule?.ToString(), i < loraKeys.Count ? loraKeys[i] : null, name));
+            Console.Error.WriteLine($"lora {name}: {info.Format}, rank {info.Rank}, {string.Join("+", info.Targets)}");
+        }
+
+        LoraGrainsJob job;
         try
         {
-            var uses = new List<AdapterUse>();
-            for (var i = 0; i < loras.Count; i++)
-            {
-                var (path, weight, schedule) = ParseLora(loras[i]);
-                var adapter = LoraAdapter.Load(path, model.Targets, model.Device, model.DType);
-                adapters.Add(adapter);
-                var id = UniqueId(adapter.Name, uses);
-                model.Adapters.Attach(id, adapter);
-                uses.Add(new AdapterUse(id, weight, schedule, i < loraKeys.Count ? loraKeys[i] : null));
-                Console.Error.WriteLine($"lora {adapter.Name}: {adapter.Format}, {adapter.Report.AppliedModules} modules" +
-                    (adapter.Report.UnmatchedKeys.Count > 0 ? $", {adapter.Report.UnmatchedKeys.Count} keys not applied" : ""));
-            }
-
-            request = request with { Adapters = uses };
-            var result = await new StableDiffusionPipeline(model).GenerateAsync(request, new ProgressBar(), cancellationToken: cancellationToken);
-            if (result.PromptTruncated) Console.Error.WriteLine("warning: the prompt is longer than 77 tokens and was truncated");
-            if (result.NegativePromptTruncated) Console.Error.WriteLine("warning: the negative prompt is longer than 77 tokens and was truncated");
-            if (result.FusionWeights is { } fw)
-            {
-                Console.Error.WriteLine("fusion weights: " + string.Join(", ", uses.Select((u, i) => $"{u.Id} {fw[i].ToString("0.####", CultureInfo.InvariantCulture)}")));
-            }
-
-            for (var i = 0; i < result.Images.Count; i++)
-            {
-                var file = result.Images.Count == 1 ? output : Path.ChangeExtension(output, null) + $"-{i + 1}.png";
-                await WriteAtomicallyAsync(file, result.Images[i], cancellationToken);
-                Console.WriteLine(file);
-            }
+            job = await session.GenerateAsync(request with { Adapters = adapters }, cancellationToken);
         }
-        finally
+        catch (LoraGrainsException e) when (e.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound)
         {
-            model.Adapters.Dispose();
-            foreach (var a in adapters) a.Dispose();
+            // The silo validated the request: say what it said, without the HTTP status.
+            throw new ArgumentException(e.Detail);
+        }
+
+        await WatchAsync(job, cancellationToken);
+        var images = new List<byte[]>(batch);
+        for (var i = 0; i < batch; i++) images.Add(await job.GetImageAsync(i, cancellationToken));
+        if (FusionWeights(images[0]) is { } fusion) Console.Error.WriteLine("fusion weights: " + fusion);
+
+        for (var i = 0; i < images.Count; i++)
+        {
+            var file = images.Count == 1 ? output : Path.ChangeExtension(output, null) + $"-{i + 1}.png";
+            await WriteAtomicallyAsync(file, images[i], cancellationToken);
+            Console.WriteLine(file);
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// The default data directory of the embedded silo (database, adapters by hash, images): <c>$XDG_DATA_HOME/lora-grains</c>,
+    /// else <c>~/.local/share/lora-grains</c> (on Windows <c>%LOCALAPPDATA%\lora-grains</c>).
+    /// </summary>
+    public static string DefaultDataDirectory() =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "lora-grains");
+
+    private static async Task<AdapterInfo> RegisterAsync(LoraGrainsSession session, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await session.RegisterAdapterAsync(path, Path.GetFileNameWithoutExtension(path), cancellationToken);
+        }
+        catch (LoraGrainsException e) when ((int)e.StatusCode is >= 400 and < 500)
+        {
+            throw new LoraFormatException(path, e.Detail.StartsWith("body: ", StringComparison.Ordinal) ? e.Detail["body: ".Length..] : e.Detail, e);
+        }
+    }
+
+    // Per-step progress from the silo's event stream, on the same bar as before; Ctrl+C cancels the job too.
+    private static async Task WatchAsync(LoraGrainsJob job, CancellationToken cancellationToken)
+    {
+        var bar = new ProgressBar();
+        var clock = new Stopwatch();
+        var shown = 0;
+        JobProgress? final = null;
+        try
+        {
+            await foreach (var progress in job.WatchAsync(cancellationToken))
+            {
+                if (progress.Status == "running" && !clock.IsRunning) clock.Start();
+                if (progress.Status is "running" or "succeeded" && progress.Step > shown)
+                {
+                    shown = progress.Step;
+                    bar.Report(new GenerationProgress(progress.Step, progress.TotalSteps, 0, clock.Elapsed));
+                }
+
+                if (progress.IsFinal)
+                {
+                    final = progress;
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await job.CancelAsync(CancellationToken.None);
+            }
+            catch (Exception e) when (e is LoraGrainsException or HttpRequestException)
+            {
+                // The silo stops with this process anyway; the job is not left running.
+            }
+
+            throw;
+        }
+
+        if (final is not { Status: "succeeded" })
+        {
+            throw new GenerationFailedException($"the generation {final?.Status ?? "ended without a result"}{(final?.Error is { } error ? ": " + error : "")}");
+        }
+    }
+
+    // Fusion's weights are in the image's parameters text (a tEXt chunk, Latin-1): Fusion weights: "w1, w2".
+    private static string? FusionWeights(byte[] png)
+    {
+        var text = Encoding.Latin1.GetString(png);
+        var match = Regex.Match(text, "Fusion weights: \"([^\"]*)\"|Fusion weights: ([0-9.]+)");
+        if (!match.Success) return null;
+        return match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value;
     }
 
     private static string? TextOption(Arguments args, string name)
@@ -194,11 +288,11 @@ internal static class GenerateCommand
         return (spec, 1.0, schedule);
     }
 
-    private static string UniqueId(string name, List<AdapterUse> uses)
+    private static string UniqueName(string name, List<JobAdapter> adapters)
     {
-        var id = name;
-        for (var n = 2; uses.Any(u => u.Id == id); n++) id = $"{name}-{n}";
-        return id;
+        var unique = name;
+        for (var n = 2; adapters.Any(a => a.Name == unique); n++) unique = $"{name}-{n}";
+        return unique;
     }
 
     // Written beside the target and renamed: a failure never leaves a partial image.

@@ -16,6 +16,8 @@ internal static class ServeCommand
           --advertise URL          address other silos reach this one at (default: h2c://<first peer URL>, else the first of --urls)
           --silo-id ID             membership id (default: random)
           --model PATH             Stable Diffusion model (default: the embedded tiny random model)
+          --yaml FILE              LDM yaml of a single-file checkpoint
+          --tokenizer DIR          CLIP tokenizer folder for single-file checkpoints (default: the embedded one)
           --device cpu|cuda[:N]    (default cpu)
           --threads N              libtorch CPU threads
           --lease DURATION         job lease, renewed every third (default 30s)
@@ -23,7 +25,9 @@ internal static class ServeCommand
           --poll DURATION          wait between claims when idle (default 250ms)
           --cluster-secret SECRET  secret of silo-to-silo calls; also env LORAGRAINS_CLUSTER_SECRET
           --adapter-root DIR       allow registering adapters from files under DIR (repeatable)
-          --adapter-budget SIZE    bytes of adapters kept attached (default 2g)
+          --adapter-budget SIZE    device tier: bytes of adapters kept attached to the model (default 2g)
+          --adapter-host-budget SIZE  host tier: bytes of adapters kept in (pinned, on CUDA) host memory after
+                                   eviction from the device, promoted back without reading the file (default 4g; 0 = none)
           --max-upload SIZE        largest adapter upload (default 256m)
           --otlp URL               push metrics to an OpenTelemetry collector over OTLP/HTTP (e.g. http://collector:4318)
           --metrics-interval D     OTLP export period (default 15s)
@@ -46,6 +50,8 @@ internal static class ServeCommand
             ConnectionString = connection,
             DataDirectory = data,
             ModelPath = args.String("model"),
+            ModelYamlPath = args.String("yaml"),
+            TokenizerPath = args.String("tokenizer"),
             Device = args.String("device") ?? "cpu",
             Threads = args.Int("threads"),
             ClusterSecret = args.String("cluster-secret") ?? Environment.GetEnvironmentVariable("LORAGRAINS_CLUSTER_SECRET"),
@@ -61,6 +67,7 @@ internal static class ServeCommand
         options.PollInterval = ClusterArguments.Duration(args, "poll") ?? options.PollInterval;
         options.MetricsExportInterval = ClusterArguments.Duration(args, "metrics-interval") ?? options.MetricsExportInterval;
         options.AdapterBudgetBytes = ClusterArguments.Bytes(args, "adapter-budget") ?? options.AdapterBudgetBytes;
+        options.AdapterHostBudgetBytes = ClusterArguments.Bytes(args, "adapter-host-budget", allowZero: true) ?? options.AdapterHostBudgetBytes;
         options.MaxAdapterUploadBytes = ClusterArguments.Bytes(args, "max-upload") ?? options.MaxAdapterUploadBytes;
         foreach (var root in args.All("adapter-root")) options.AdapterRoots.Add(Path.GetFullPath(root));
         args.RejectUnknown();

@@ -41,7 +41,8 @@ public sealed class AdapterGrain(ClusterStore store, ModelHost host, SiloFiles f
             }
             catch (Exception e) when (e is LoraFormatException or Torch.Safetensors.SafetensorsException or TorchException or InvalidOperationException)
             {
-                throw new ArgumentException($"body: not a usable LoRA adapter: {e.Message}", "body", e);
+                // The staged file's name means nothing to the caller: name the adapter instead.
+                throw new ArgumentException($"body: not a usable LoRA adapter: {e.Message.Replace(stagedPath, $"'{name}'", StringComparison.Ordinal)}", "body", e);
             }
 
             var target = files.AdapterPath(Key);

@@ -53,6 +53,13 @@ public sealed class CompositionGrain(
         }
 
         var path = files.ImagePath(job.JobId);
+
+        // The rest of a batch first: once the job completes, every image of it exists.
+        for (var i = 1; i < result.Images.Count; i++)
+        {
+            await SiloFiles.WriteAtomicallyAsync(SiloFiles.BatchImagePath(path, i), result.Images[i], CancellationToken.None).ConfigureAwait(false);
+        }
+
         var sha256 = await SiloFiles.WriteAtomicallyAsync(path, result.Images[0], CancellationToken.None).ConfigureAwait(false);
         await store.Jobs.CompleteAsync(job.JobId, job.LeaseOwner, path, sha256, CancellationToken.None).ConfigureAwait(false);
         return sha256;

@@ -40,6 +40,10 @@ public static class JobRequestResolver
             Method = (request.Method ?? defaults.Method ?? "composite").Trim().ToLowerInvariant(),
             SwitchEvery = request.SwitchEvery ?? defaults.SwitchEvery ?? 5,
             LoraScale = request.LoraScale ?? defaults.LoraScale ?? 0.8,
+            FusionTemperature = request.FusionTemperature ?? defaults.FusionTemperature ?? 0.1,
+            ClipSkip = request.ClipSkip ?? defaults.ClipSkip ?? 0,
+            BatchSize = request.BatchSize ?? defaults.BatchSize ?? 1,
+            BatchedComposite = request.BatchedComposite ?? defaults.BatchedComposite ?? true,
             CheckpointEvery = request.CheckpointEvery ?? defaults.CheckpointEvery ?? 0,
             DistributedComposite = request.DistributedComposite ?? defaults.DistributedComposite ?? false,
         };
@@ -66,6 +70,17 @@ public static class JobRequestResolver
             }
 
             StorageKeys.ContentHash(adapter.Hash, "adapters");
+            if (adapter.FusionKey is { Length: > MaxPromptChars })
+            {
+                throw new ArgumentException($"adapters: the fusion key of {adapter.Hash[..12]} may be at most {MaxPromptChars} characters (got {adapter.FusionKey.Length})", "adapters");
+            }
+
+            if (adapter.Name is not null && (string.IsNullOrWhiteSpace(adapter.Name) || adapter.Name.Length > MaxAdapterNameChars))
+            {
+                throw new ArgumentException($"adapters: the name of {adapter.Hash[..12]} must be non-blank and at most {MaxAdapterNameChars} characters", "adapters");
+            }
+
+            _ = ParseSchedule(adapter);
         }
 
         if (!SchedulerKinds.TryParse(resolved.Scheduler, out _))
@@ -101,13 +116,16 @@ public static class JobRequestResolver
             Seed = resolved.Seed ?? 0,
             Width = resolved.Width ?? 512,
             Height = resolved.Height ?? 512,
-            BatchSize = 1,
-            Adapters = (resolved.Adapters ?? []).Select(a => new AdapterUse(a.Hash, a.Weight)).ToList(),
+            BatchSize = resolved.BatchSize ?? 1,
+            ClipSkip = resolved.ClipSkip ?? 0,
+            Adapters = (resolved.Adapters ?? []).Select(a => new AdapterUse(a.Hash, a.Weight, ParseSchedule(a), a.FusionKey, a.Name)).ToList(),
             Method = CompositionMethods.Parse(resolved.Method ?? "composite"),
             SwitchEvery = resolved.SwitchEvery ?? 5,
             LoraScale = resolved.LoraScale ?? 0.8,
+            FusionTemperature = resolved.FusionTemperature ?? 0.1,
             CheckpointEvery = resolved.CheckpointEvery ?? 0,
-            BatchedComposite = resolved.DistributedComposite != true,
+            // Composite across silos needs the per-adapter passes it sends to peers.
+            BatchedComposite = resolved.DistributedComposite != true && resolved.BatchedComposite != false,
         };
         try
         {
@@ -126,6 +144,27 @@ public static class JobRequestResolver
         }
 
         return generation;
+    }
+
+    /// <summary>Longest accepted adapter display name, in characters (as registered names).</summary>
+    public const int MaxAdapterNameChars = 256;
+
+    private static WeightSchedule? ParseSchedule(JobAdapter adapter)
+    {
+        if (adapter.Schedule is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return WeightSchedule.Parse(adapter.Schedule);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            var hash = adapter.Hash is { Length: > 12 } h ? h[..12] : adapter.Hash;
+            throw new ArgumentException($"adapters: the schedule of {hash} is invalid: {e.Message.Split(" (Parameter", 2)[0]}", "adapters", e);
+        }
     }
 
     /// <summary>Parses a session's settings (a JSON object with <see cref="JobRequest"/> field names).</summary>

@@ -18,8 +18,6 @@ namespace LoraGrains.Cluster.Http;
 /// </summary>
 public static class JobEndpoints
 {
-    private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(200);
-
     /// <summary>Maps the endpoints on the tenant group.</summary>
     public static void Map(RouteGroupBuilder api)
     {
@@ -59,13 +57,17 @@ public static class JobEndpoints
         }
 
         var resolved = JobRequestResolver.Resolve(body, session, host.NativeSize);
+        var adapters = new List<JobAdapter>(resolved.Adapters!.Count);
         foreach (var adapter in resolved.Adapters!)
         {
-            if (await store.Adapters.GetAsync(tenant, adapter.Hash, http.RequestAborted) is null)
-            {
-                throw new HttpApiException(404, $"adapter {adapter.Hash} not found", "adapters");
-            }
+            var record = await store.Adapters.GetAsync(tenant, adapter.Hash, http.RequestAborted)
+                ?? throw new HttpApiException(404, $"adapter {adapter.Hash} not found", "adapters");
+
+            // The image's metadata names adapters as the tenant registered them (files are stored by hash).
+            adapters.Add(adapter.Name is null ? adapter with { Name = record.Name } : adapter);
         }
+
+        resolved = resolved with { Adapters = adapters };
 
         var json = JsonSerializer.Serialize(resolved, LoraGrainsJson.Options);
         var id = await store.Jobs.SubmitAsync(new JobSubmission(tenant, resolved.SessionId, json, [.. resolved.Adapters!.Select(a => a.Hash)]), http.RequestAborted);
@@ -92,14 +94,27 @@ public static class JobEndpoints
         return Results.Json(ToInfo(record), LoraGrainsJson.Options, statusCode: 202);
     }
 
-    private static async Task<IResult> ImageAsync(string jobId, HttpContext http, ClusterStore store)
+    private static async Task<IResult> ImageAsync(string jobId, HttpContext http, ClusterStore store, int? index)
     {
         var id = ParseJobId(jobId);
+        if (index is < 0 or >= Diffusion.Pipeline.GenerationRequest.MaxBatchSize)
+        {
+            throw new HttpApiException(400, $"index must be between 0 and {Diffusion.Pipeline.GenerationRequest.MaxBatchSize - 1} (got {index})", "index");
+        }
+
         var record = await store.Jobs.GetAsync(TenantAuthentication.TenantOf(http), id, http.RequestAborted)
             ?? throw new HttpApiException(404, $"job {id} not found");
         if (record.Status != JobStatus.Succeeded || record.ResultPath is null)
         {
             throw new HttpApiException(409, $"job {id} is {Status(record.Status)}; its image exists once it has succeeded");
+        }
+
+        if (index is > 0)
+        {
+            var path = SiloFiles.BatchImagePath(record.ResultPath, index.Value);
+            return File.Exists(path)
+                ? Results.File(path, "image/png", $"{id}-{index}.png")
+                : throw new HttpApiException(404, $"job {id} has no image {index} (its batch is smaller)", "index");
         }
 
         if (!File.Exists(record.ResultPath))
@@ -111,8 +126,9 @@ public static class JobEndpoints
         return Results.File(record.ResultPath, "image/png", $"{id}.png");
     }
 
-    private static async Task WatchAsync(string jobId, HttpContext http, ClusterStore store, JobProgressBoard board, SiloPeers peers, IHostApplicationLifetime lifetime)
+    private static async Task WatchAsync(string jobId, HttpContext http, ClusterStore store, JobProgressBoard board, SiloPeers peers, IHostApplicationLifetime lifetime, IOptions<SiloOptions> options)
     {
+        var interval = options.Value.ProgressInterval;
         var id = ParseJobId(jobId);
         var tenant = TenantAuthentication.TenantOf(http);
         var requestJson = await store.Jobs.GetRequestAsync(tenant, id, http.RequestAborted)
@@ -159,7 +175,7 @@ public static class JobEndpoints
                     return;
                 }
 
-                await Task.Delay(s_pollInterval, ct);
+                await Task.Delay(interval, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

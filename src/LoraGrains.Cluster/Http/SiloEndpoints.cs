@@ -32,6 +32,8 @@ public static class SiloEndpoints
             address = options.Value.EffectiveAddress,
             residentAdapters = residency.ResidentHashes,
             residentBytes = residency.ResidentBytes,
+            adapterTiers = residency.Tiers.Select(t => new { tier = SiloMetrics.TierTag(t.Tier), adapters = t.Hashes, bytes = t.Bytes, budget = t.Budget, pinnedBytes = t.PinnedBytes }),
+            adapterMoves = new { promotions = residency.Promotions, loads = residency.Loads, demotions = residency.Demotions, evictions = residency.Evictions },
             activations = grains.ActivationCount,
             currentJob = worker.CurrentJob,
         }, LoraGrainsJson.Options));

@@ -6,6 +6,7 @@ using LoraGrains.Cluster.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace LoraGrains.Cluster.Runtime;
 
@@ -20,11 +21,15 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
 
     private readonly WebApplication _silo;
 
-    private EmbeddedLoraGrains(WebApplication silo, LoraGrainsClient client)
+    private EmbeddedLoraGrains(WebApplication silo, Uri address, LoraGrainsClient client)
     {
         _silo = silo;
+        Address = address;
         Client = client;
     }
+
+    /// <summary>The loopback address the silo listens on (its HTTP API, <c>/metrics</c> and <c>/readyz</c>).</summary>
+    public Uri Address { get; }
 
     /// <summary>A client of the embedded silo, authenticated as the local tenant.</summary>
     public LoraGrainsClient Client { get; }
@@ -48,9 +53,16 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
             DatabaseProvider = ClusterDatabaseProvider.Sqlite,
             Urls = $"http://127.0.0.1:{port}",
             SiloId = "embedded",
+            // One local client: progress every step or two costs a SQLite read, and ends the run's wait sooner.
+            ProgressInterval = TimeSpan.FromMilliseconds(50),
         };
         configure?.Invoke(options);
-        var silo = await SiloHost.BuildAsync(options, l => l.SetMinimumLevel(LogLevel.Warning), cancellationToken).ConfigureAwait(false);
+        // Warnings and errors only, on standard error: standard output belongs to the program embedding the silo.
+        var silo = await SiloHost.BuildAsync(options, l =>
+        {
+            l.SetMinimumLevel(LogLevel.Warning);
+            l.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }, cancellationToken).ConfigureAwait(false);
         var store = silo.Services.GetRequiredService<ClusterStore>();
         try
         {
@@ -62,7 +74,8 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
 
         var key = await store.Tenants.CreateApiKeyAsync(LocalTenant, cancellationToken).ConfigureAwait(false);
         await silo.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new EmbeddedLoraGrains(silo, new LoraGrainsClient(new Uri(options.Urls), key.Secret));
+        var address = new Uri(options.Urls);
+        return new EmbeddedLoraGrains(silo, address, new LoraGrainsClient(address, key.Secret));
     }
 
     /// <inheritdoc />

@@ -7,19 +7,20 @@ namespace LoraGrains.Cluster.Runtime;
 
 /// <summary>
 /// Listens to the silo's meter and renders the totals as Prometheus-style text (counters as sums; histograms as
-/// count, sum and max) for <c>GET /metrics</c>.
+/// count, sum and max; gauges as their value when rendered) for <c>GET /metrics</c>.
 /// </summary>
 public sealed class MetricsText : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, Aggregate> _series = new(StringComparer.Ordinal);
 
-    /// <summary>Starts listening.</summary>
-    public MetricsText()
+    /// <summary>Starts listening to <paramref name="metrics"/>' meter (only this silo's, when several run in one process).</summary>
+    public MetricsText(SiloMetrics metrics)
     {
+        ArgumentNullException.ThrowIfNull(metrics);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == SiloMetrics.MeterName)
+            if (ReferenceEquals(instrument.Meter, metrics.Meter))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -32,6 +33,8 @@ public sealed class MetricsText : IDisposable
     /// <summary>The current totals.</summary>
     public string Render()
     {
+        // Observable gauges report only when asked: read them now so the text shows current values.
+        _listener.RecordObservableInstruments();
         var text = new StringBuilder();
         foreach (var (name, aggregate) in _series.OrderBy(s => s.Key, StringComparer.Ordinal))
         {
@@ -85,6 +88,12 @@ public sealed class MetricsText : IDisposable
         var aggregate = _series.GetOrAdd(name.ToString(), _ => new Aggregate(instrument is Histogram<double>));
         lock (aggregate)
         {
+            if (instrument is ObservableGauge<long> or ObservableGauge<double>)
+            {
+                aggregate.Sum = value;
+                return;
+            }
+
             aggregate.Count++;
             aggregate.Sum += value;
             aggregate.Max = Math.Max(aggregate.Max, value);

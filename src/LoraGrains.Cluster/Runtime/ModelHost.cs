@@ -29,7 +29,8 @@ public sealed class ModelHost : IDisposable
         Model = StableDiffusionModel.Load(path, new ModelLoadOptions
         {
             Device = Device.Parse(o.Device),
-            TokenizerPath = single ? Path.Combine(embedded, "tokenizer") : null,
+            TokenizerPath = o.TokenizerPath ?? (single ? Path.Combine(embedded, "tokenizer") : null),
+            YamlPath = o.ModelYamlPath,
         });
         NativeSize = (Model.UNet.Config.SampleSize ?? 64) * Model.Vae.Config.DownsampleFactor;
         logger.LogInformation("Model {Model} loaded on {Device} ({DType}); native size {Size}px", Model.Name, Model.Device, Model.DType, NativeSize);

@@ -34,6 +34,14 @@ public sealed class SiloFiles
     /// <summary>Where the image of this job is stored.</summary>
     public string ImagePath(Guid jobId) => Path.Combine(ImagesDirectory, jobId.ToString("N") + ".png");
 
+    /// <summary>Where image <paramref name="index"/> of a batch is stored, beside its first image <paramref name="firstImagePath"/>.</summary>
+    public static string BatchImagePath(string firstImagePath, int index)
+    {
+        ArgumentNullException.ThrowIfNull(firstImagePath);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        return index == 0 ? firstImagePath : Path.ChangeExtension(firstImagePath, null) + $"-{index}.png";
+    }
+
     /// <summary>A fresh temporary upload path.</summary>
     public string NewUploadPath() => Path.Combine(UploadsDirectory, Guid.NewGuid().ToString("N") + ".part");
 

@@ -56,7 +56,11 @@ public static class SiloHost
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = ShutdownTimeout);
 
-        using (var bootLogging = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true)))
+        using (var bootLogging = LoggerFactory.Create(l =>
+        {
+            l.AddSimpleConsole(o => o.SingleLine = true);
+            configureLogging?.Invoke(l);
+        }))
         {
             Directory.CreateDirectory(options.DataDirectory);
             var store = await ClusterStore.OpenAsync(options.ToStoreOptions(), bootLogging, cancellationToken).ConfigureAwait(false);
@@ -109,9 +113,9 @@ public static class SiloHost
             throw new ArgumentException($"lease must be between {Queue.JobQueue.MinLease} and {Queue.JobQueue.MaxLease} (got {options.LeaseDuration})", nameof(options));
         }
 
-        if (options.HeartbeatInterval <= TimeSpan.Zero || options.PollInterval <= TimeSpan.Zero)
+        if (options.HeartbeatInterval <= TimeSpan.Zero || options.PollInterval <= TimeSpan.Zero || options.ProgressInterval <= TimeSpan.Zero)
         {
-            throw new ArgumentException("heartbeat and poll intervals must be positive", nameof(options));
+            throw new ArgumentException("heartbeat, poll and progress intervals must be positive", nameof(options));
         }
 
         if (options.DatabaseProvider == ClusterDatabaseProvider.PostgreSql && string.IsNullOrWhiteSpace(options.ConnectionString))
@@ -122,6 +126,11 @@ public static class SiloHost
         if (options.AdapterBudgetBytes <= 0 || options.MaxAdapterUploadBytes <= 0)
         {
             throw new ArgumentException("the adapter budget and upload limit must be positive", nameof(options));
+        }
+
+        if (options.AdapterHostBudgetBytes < 0)
+        {
+            throw new ArgumentException($"the adapter host budget must be 0 (no host tier) or positive (got {options.AdapterHostBudgetBytes})", nameof(options));
         }
     }
 }

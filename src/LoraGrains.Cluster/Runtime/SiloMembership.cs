@@ -61,7 +61,7 @@ public sealed class SiloMembership(
             {
                 try
                 {
-                    await store.Membership.HeartbeatAsync(_options.SiloId, residency.ResidentHashes, stoppingToken).ConfigureAwait(false);
+                    await store.Membership.HeartbeatAsync(_options.SiloId, [.. residency.ResidentHashes.Take(Membership.MembershipTable.MaxResidentAdapters)], stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -24,7 +24,41 @@ public sealed class SiloMetrics : IDisposable
         ClaimLatency = _meter.CreateHistogram<double>("loragrains.claim.latency", "ms", "Submit to claim, per claimed job");
         ClaimQuery = _meter.CreateHistogram<double>("loragrains.claim.query", "ms", "Duration of one claim transaction");
         JobDuration = _meter.CreateHistogram<double>("loragrains.job.duration", "ms", "Claim to final state, per run on this silo");
+        AdapterPromotions = _meter.CreateCounter<long>("loragrains.adapters.promoted", description: "Adapters attached to the model, by the tier they came from");
+        AdapterEvictions = _meter.CreateCounter<long>("loragrains.adapters.evicted", description: "Adapters moved down a tier, by the tier they left and the one they went to");
     }
+
+    /// <summary>Adapters attached to the model (tag <c>from</c>: host or disk).</summary>
+    public Counter<long> AdapterPromotions { get; }
+
+    /// <summary>Adapters moved down (tags <c>from</c>: device or host; <c>to</c>: host or disk).</summary>
+    public Counter<long> AdapterEvictions { get; }
+
+    /// <summary>
+    /// Publishes the memory tiers as gauges <c>loragrains.adapters.resident.bytes</c> and
+    /// <c>loragrains.adapters.resident.count</c> (tag <c>tier</c>: device or host), read from <paramref name="tiers"/> when observed.
+    /// </summary>
+    public void ObserveAdapterTiers(Func<IReadOnlyList<AdapterTierUsage>> tiers)
+    {
+        ArgumentNullException.ThrowIfNull(tiers);
+        _meter.CreateObservableGauge("loragrains.adapters.resident.bytes",
+            () => tiers().Select(t => new Measurement<long>(t.Bytes, new KeyValuePair<string, object?>("tier", TierTag(t.Tier)))),
+            description: "Bytes of adapter weights held, by tier");
+        _meter.CreateObservableGauge("loragrains.adapters.resident.count",
+            () => tiers().Select(t => new Measurement<long>(t.Count, new KeyValuePair<string, object?>("tier", TierTag(t.Tier)))),
+            description: "Adapters held, by tier");
+    }
+
+    /// <summary>The tag value of a tier (lower case).</summary>
+    public static string TierTag(AdapterTier tier) => tier switch
+    {
+        AdapterTier.Device => "device",
+        AdapterTier.Host => "host",
+        _ => "disk",
+    };
+
+    /// <summary>The meter the instruments belong to.</summary>
+    public Meter Meter => _meter;
 
     /// <summary>Jobs accepted.</summary>
     public Counter<long> JobsSubmitted { get; }

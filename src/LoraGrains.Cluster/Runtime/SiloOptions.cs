@@ -44,11 +44,20 @@ public sealed class SiloOptions
     /// <summary>Wait between claims when the queue is empty.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often a job's event stream looks for new progress.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Shared secret of silo-to-silo endpoints (none: those endpoints refuse everything).</summary>
     public string? ClusterSecret { get; set; }
 
     /// <summary>The Stable Diffusion model (diffusers folder or single file); default: the embedded tiny model beside the program.</summary>
     public string? ModelPath { get; set; }
+
+    /// <summary>LDM yaml of a single-file checkpoint (default: inferred from its weights).</summary>
+    public string? ModelYamlPath { get; set; }
+
+    /// <summary>CLIP tokenizer folder for a single-file checkpoint (default: the embedded model's tokenizer).</summary>
+    public string? TokenizerPath { get; set; }
 
     /// <summary>Device: cpu or cuda[:N].</summary>
     public string Device { get; set; } = "cpu";
@@ -56,8 +65,19 @@ public sealed class SiloOptions
     /// <summary>libtorch CPU threads (default: all cores).</summary>
     public int? Threads { get; set; }
 
-    /// <summary>Bytes of adapter weights kept attached to the model; least recently used adapters beyond it are evicted.</summary>
+    /// <summary>
+    /// Device tier: bytes of adapter weights kept attached to the model (on its device); least recently used adapters
+    /// beyond it are demoted to the host tier.
+    /// </summary>
     public long AdapterBudgetBytes { get; set; } = 2L << 30;
+
+    /// <summary>
+    /// Host tier: bytes of adapter weights kept detached in host memory after demotion from the device (page-locked
+    /// when the device is CUDA, so promotion is one asynchronous copy; on a CPU silo the same memory, so promotion is
+    /// a re-attach). Least recently used adapters beyond it are dropped and reloaded from the data directory when
+    /// needed again. 0 disables the tier.
+    /// </summary>
+    public long AdapterHostBudgetBytes { get; set; } = 4L << 30;
 
     /// <summary>Largest adapter upload accepted.</summary>
     public long MaxAdapterUploadBytes { get; set; } = 256L << 20;

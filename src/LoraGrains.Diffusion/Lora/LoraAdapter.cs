@@ -46,6 +46,71 @@ public sealed class LoraAdapter : IDisposable
     /// <summary>What was applied and what was left out.</summary>
     public LoraLoadReport Report { get; }
 
+    /// <summary>Bytes of the module weights (down and up of every module) as held now.</summary>
+    public long ByteSize => modules.Sum(m => m.Down.ByteSize + m.Up.ByteSize);
+
+    /// <summary>True when every weight is in page-locked (pinned) host memory (false for an adapter without modules).</summary>
+    public bool IsPinned => modules.Count > 0 && modules.All(m => m.Down.IsPinned && m.Up.IsPinned);
+
+    /// <summary>
+    /// A copy of this adapter with every weight on <paramref name="device"/> as <paramref name="dtype"/>; the copy owns
+    /// its tensors and this adapter is unchanged. With <paramref name="nonBlocking"/>, copies from pinned host memory
+    /// to a CUDA device are queued without waiting (ordered before later work on the current stream).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="dtype"/> is not a floating-point type.</exception>
+    public LoraAdapter To(Device device, DType dtype, bool nonBlocking = false)
+    {
+        if (!dtype.IsFloatingPoint()) throw new ArgumentException($"LoRA weights need a floating-point dtype, not {dtype}", nameof(dtype));
+        return Copy(t => nonBlocking ? t.ToNonBlocking(device, dtype) : t.To(device, dtype, copy: true));
+    }
+
+    /// <summary>
+    /// A copy of this adapter in page-locked (pinned) host memory, same dtype, from which promotion back to a CUDA
+    /// device is a fast asynchronous copy.
+    /// </summary>
+    /// <exception cref="TorchException">CUDA is not available (pinned memory needs the CUDA host allocator).</exception>
+    public LoraAdapter ToPinnedHost() => Copy(t =>
+    {
+        if (t.Device.IsCuda)
+        {
+            using var host = t.To(Device.Cpu);
+            return host.PinMemory();
+        }
+
+        return t.PinMemory();
+    });
+
+    private LoraAdapter Copy(Func<Tensor, Tensor> copy)
+    {
+        var copied = new List<LoraModule>(modules.Count);
+        try
+        {
+            foreach (var m in modules)
+            {
+                Tensor? down = null, up = null;
+                try
+                {
+                    down = copy(m.Down);
+                    up = copy(m.Up);
+                    copied.Add(new LoraModule(m.Target, down, up, m.Alpha) { DownKey = m.DownKey, UpKey = m.UpKey, AlphaKey = m.AlphaKey });
+                }
+                catch
+                {
+                    down?.Dispose();
+                    up?.Dispose();
+                    throw;
+                }
+            }
+
+            return new LoraAdapter(Name, FilePath, Format, ContentHash, Metadata, copied, Report);
+        }
+        catch
+        {
+            foreach (var m in copied) m.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// Reads <paramref name="path"/>, matches its modules to <paramref name="targets"/> and loads their weights
     /// onto <paramref name="device"/> as <paramref name="dtype"/>. Everything that can be checked from the

@@ -277,7 +277,7 @@ public sealed class StableDiffusionPipeline
     {
         using var scope = TensorScope.Enter();
         var query = PooledEmbedding(request.Prompt);
-        var keys = request.Adapters.Select(a => PooledEmbedding(a.FusionKey ?? model.Adapters[a.Id].Name)).ToList();
+        var keys = request.Adapters.Select(a => PooledEmbedding(a.FusionKey ?? NameOf(a))).ToList();
         return FusionWeights.Compute(query, keys, request.FusionTemperature);
     }
 
@@ -302,8 +302,8 @@ public sealed class StableDiffusionPipeline
             extra.Add(new("Lora method", request.Method.Name()));
             extra.Add(new("Lora scale", request.LoraScale.ToString("0.###", inv)));
             extra.Add(new("Lora", string.Join(", ", request.Adapters.Select(a =>
-                $"{model.Adapters[a.Id].Name}: {a.Weight.ToString("0.###", inv)}" + (a.Schedule is null ? "" : $" @{a.Schedule}")))));
-            extra.Add(new("Lora hashes", string.Join(", ", request.Adapters.Select(a => $"{model.Adapters[a.Id].Name}: {model.Adapters[a.Id].ContentHash[..10]}"))));
+                $"{NameOf(a)}: {a.Weight.ToString("0.###", inv)}" + (a.Schedule is null ? "" : $" @{a.Schedule}")))));
+            extra.Add(new("Lora hashes", string.Join(", ", request.Adapters.Select(a => $"{NameOf(a)}: {model.Adapters[a.Id].ContentHash[..10]}"))));
             if (request.Method == CompositionMethod.Switch) extra.Add(new("Switch every", request.SwitchEvery.ToString(inv)));
             if (fusionWeights is not null)
             {
@@ -314,6 +314,8 @@ public sealed class StableDiffusionPipeline
 
         return GenerationParameters.Format(request, kind.SamplerName(), model.ModelHash, model.Name, extra);
     }
+
+    private string NameOf(AdapterUse adapter) => adapter.Name ?? model.Adapters[adapter.Id].Name;
 
     private List<byte[]> Decode(Tensor latents, GenerationRequest request, string parameters)
     {

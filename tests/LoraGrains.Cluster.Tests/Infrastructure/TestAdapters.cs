@@ -1,6 +1,6 @@
 namespace LoraGrains.Cluster.Tests.Infrastructure;
 
-/// <summary>The fixture LoRA files copied beside the tests with the CLI's embedded model.</summary>
+/// <summary>The fixture LoRA files copied beside the tests (with the CLI's embedded model, or by this project).</summary>
 public static class TestAdapters
 {
     /// <summary>A kohya LoRA for the tiny model.</summary>
@@ -8,4 +8,10 @@ public static class TestAdapters
 
     /// <summary>A kohya LoCon for the tiny model.</summary>
     public static string LoraB => Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny", "loras", "lora_b_locon_kohya.safetensors");
+
+    /// <summary>A second kohya LoRA for the tiny model.</summary>
+    public static string LoraC => Path.Combine(AppContext.BaseDirectory, "fixtures", "loras", "lora_c_kohya.safetensors");
+
+    /// <summary>A diffusers-format LoRA for the tiny model.</summary>
+    public static string LoraD => Path.Combine(AppContext.BaseDirectory, "fixtures", "loras", "lora_d_diffusers.safetensors");
 }

@@ -30,6 +30,18 @@ public sealed class EmbeddedTests
                 Assert.Equal("succeeded", progress[^1].Status);
                 Assert.Equal(4, progress[^1].Step);
                 first = await job.GetImageAsync();
+
+                // The image names the adapter as registered (files are stored by hash).
+                Assert.Contains("Lora: \"locon: 0.7\"", System.Text.Encoding.Latin1.GetString(first), StringComparison.Ordinal);
+
+                // The adapter's tier shows on /metrics.
+                using (var http = new HttpClient { BaseAddress = embedded.Address })
+                {
+                    var metrics = await http.GetStringAsync("/metrics");
+                    Assert.Contains("loragrains_adapters_resident_count{tier=\"device\"} 1\n", metrics, StringComparison.Ordinal);
+                    Assert.Contains("loragrains_adapters_promoted{from=\"disk\"} 1\n", metrics, StringComparison.Ordinal);
+                }
+
                 Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, first[..4]);
                 jobId = job.Id;
             }
@@ -39,6 +51,16 @@ public sealed class EmbeddedTests
             {
                 Assert.Equal(first, await again.Client.GetImageAsync(jobId));
                 Assert.Single(await again.Client.ListAdaptersAsync());
+
+                // A batch: each image by its index; past the batch, a clear 404.
+                var batch = await again.Client.SubmitAsync(new JobRequest { Prompt = "two boats", Steps = 1, Width = 64, Height = 64, BatchSize = 2 });
+                Assert.Equal("succeeded", (await batch.WaitAsync()).Status);
+                var images = new[] { await batch.GetImageAsync(0), await batch.GetImageAsync(1) };
+                Assert.Equal(images[0], await batch.GetImageAsync());
+                Assert.NotEqual(images[0], images[1]);
+                var missing = await Assert.ThrowsAsync<LoraGrainsException>(() => batch.GetImageAsync(2));
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+                Assert.Contains("has no image 2", missing.Detail, StringComparison.Ordinal);
             }
         }
         finally
