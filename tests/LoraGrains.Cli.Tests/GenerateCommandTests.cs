@@ -38,6 +38,17 @@ public sealed class GenerateCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_prompt_past_77_tokens_is_generated_with_a_truncation_warning()
+    {
+        var longPrompt = string.Join(' ', Enumerable.Range(0, 90).Select(i => $"word{i}"));
+        var (code, _, stderr) = Generate("--prompt", longPrompt, "--negative", "blurry", "--steps", "1", "--width", "64", "--height", "64", "--out", Out);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("warning: the prompt is longer than 77 tokens and was truncated", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("negative prompt is longer", stderr, StringComparison.Ordinal);
+        Assert.True(File.Exists(Out));
+    }
+
+    [Fact]
     public void Empty_prompt_file_is_refused_and_nothing_is_written()
     {
         var prompt = Path.Combine(dir, "prompt.txt");

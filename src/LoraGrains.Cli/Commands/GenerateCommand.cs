@@ -150,6 +150,7 @@ internal static class GenerateCommand
             throw new ArgumentException(e.Detail);
         }
 
+        WarnIfTruncated(tokenizer, modelPath, request.Prompt, request.NegativePrompt);
         await WatchAsync(job, cancellationToken);
         var images = new List<byte[]>(batch);
         for (var i = 0; i < batch; i++) images.Add(await job.GetImageAsync(i, cancellationToken));
@@ -163,6 +164,17 @@ internal static class GenerateCommand
         }
 
         return 0;
+    }
+
+    // The text encoder sees 77 tokens; say so when a prompt is cut, with the tokenizer the silo's model uses.
+    private static void WarnIfTruncated(string? tokenizer, string? modelPath, string prompt, string? negative)
+    {
+        var embedded = Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny", "tokenizer");
+        var directory = tokenizer ?? (modelPath is null || File.Exists(modelPath) ? embedded : Path.Combine(modelPath, "tokenizer"));
+        if (!Directory.Exists(directory)) return;
+        var clip = Diffusion.Text.ClipTokenizer.FromDirectory(directory);
+        if (clip.Encode(prompt).Truncated) Console.Error.WriteLine("warning: the prompt is longer than 77 tokens and was truncated");
+        if (negative is { Length: > 0 } && clip.Encode(negative).Truncated) Console.Error.WriteLine("warning: the negative prompt is longer than 77 tokens and was truncated");
     }
 
     /// <summary>
