@@ -60,7 +60,7 @@ public sealed class JobQueue
 
     private const string ClaimedColumns = """
         id, tenant_id, session_id, request, adapter_hashes, attempts, max_attempts, lease_expires_at,
-        checkpoint_step, checkpoint_data, checkpoint_path
+        checkpoint_step, checkpoint_data, checkpoint_path, created_at
         """;
 
     private readonly IClusterDatabase _database;
@@ -139,10 +139,11 @@ public sealed class JobQueue
             }
         }
 
-        await using (var insert = connection.CreateCommand(transaction, """
+        // The wake-up rides in the same round trip as the insert and is delivered when the transaction commits.
+        await using (var insert = connection.CreateCommand(transaction, WithJobsReady("""
             INSERT INTO jobs (id, tenant_id, session_id, request, adapter_hashes, status, attempts, max_attempts, created_at, updated_at)
             VALUES (@id, @tenant, @session, @request, @adapters, 'queued', 0, @max_attempts, @now, @now)
-            """))
+            """)))
         {
             insert.AddParameter("id", jobId).AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId)
                 .AddParameter("max_attempts", submission.MaxAttempts).AddParameter("now", now.ToUnixTimeMilliseconds());
@@ -175,7 +176,10 @@ public sealed class JobQueue
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await _database.BeginWriteAsync(connection, ClaimLockName, cancellationToken).ConfigureAwait(false);
         var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await SweepAsync(connection, transaction, now, cancellationToken).ConfigureAwait(false);
+        // Re-queued jobs are announced even when this claim takes one of them: there may be more than one, and
+        // only this transaction knows they exist.
+        var swept = await SweepAsync(connection, transaction, now, cancellationToken).ConfigureAwait(false);
+        await AnnounceRequeuedAsync(connection, transaction, swept, cancellationToken).ConfigureAwait(false);
 
         var (tenants, virtualTime) = await ReadSharesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         foreach (var group in FairShare.ServiceOrder(tenants, virtualTime))
@@ -321,10 +325,10 @@ public sealed class JobQueue
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
     public Task ReleaseAsync(Guid jobId, string owner, CancellationToken cancellationToken = default) =>
-        GuardedUpdateAsync(jobId, owner, """
+        GuardedUpdateAsync(jobId, owner, WithJobsReady("""
             UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1, updated_at = @now
             WHERE id = @id AND lease_owner = @owner AND status = 'running'
-            """, static _ => { }, cancellationToken);
+            """), static _ => { }, cancellationToken);
 
     /// <summary>
     /// Asks to cancel a tenant's job: a queued job is cancelled at once; a running one is flagged, and its silo
@@ -470,6 +474,7 @@ public sealed class JobQueue
         // orders could deadlock; serialised, they cannot, and the second finds nothing left to do.
         await using var transaction = await _database.BeginWriteAsync(connection, ClaimLockName, cancellationToken).ConfigureAwait(false);
         var result = await SweepAsync(connection, transaction, _clock.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        await AnnounceRequeuedAsync(connection, transaction, result, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
@@ -509,6 +514,23 @@ public sealed class JobQueue
         }
 
         return new LeaseSweepResult(requeued, failed, cancelled);
+    }
+
+    // Appends the wake-up statement (none on SQLite) to a command that makes a job claimable.
+    private string WithJobsReady(string sql) =>
+        _database.NotifyJobsReady.Length == 0 ? sql : sql + ";\n" + _database.NotifyJobsReady;
+
+    // Only when the sweep re-queued something: announcing every claim's empty sweep would wake every idle silo on
+    // every claim, and each wake-up is another claim.
+    private async Task AnnounceRequeuedAsync(DbConnection connection, DbTransaction transaction, LeaseSweepResult swept, CancellationToken cancellationToken)
+    {
+        if (swept.Requeued == 0 || _database.NotifyJobsReady.Length == 0)
+        {
+            return;
+        }
+
+        await using var command = connection.CreateCommand(transaction, _database.NotifyJobsReady);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<(List<FairShare.TenantShare> Tenants, double VirtualTime)> ReadSharesAsync(
@@ -580,7 +602,8 @@ public sealed class JobQueue
             reader.GetInt32(6),
             owner,
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-            checkpoint);
+            checkpoint,
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)));
     }
 
     private async Task WriteCheckpointAsync(Guid jobId, string owner, JobCheckpoint checkpoint, CancellationToken cancellationToken)
