@@ -11,6 +11,7 @@ internal static class Program
         new OpsBenchmark(),
         new EngineBenchmark(),
         new LoraBenchmark(),
+        new ClusterBenchmark(),
     ];
 
     private static int Main(string[] args)

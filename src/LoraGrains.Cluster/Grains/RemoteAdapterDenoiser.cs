@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LoraGrains.Client;
@@ -23,6 +25,9 @@ internal sealed class RemoteAdapterDenoiser(
 
     public int RemotePasses { get; private set; }
 
+    /// <summary>Total of the passes' round trips minus the peers' own time for them (see <see cref="SiloEndpoints.DenoiseTiming"/>), in ms.</summary>
+    public double OverheadMs { get; private set; }
+
     public Tensor? Denoise(string adapterId, double scale, Tensor sample, Tensor timestep, Tensor textStates)
     {
         if (!placement.TryGetValue(adapterId, out var peer) || peer is null || _givenUp.Contains(peer.SiloId))
@@ -30,6 +35,7 @@ internal sealed class RemoteAdapterDenoiser(
             return null;
         }
 
+        var started = Stopwatch.GetTimestamp();
         try
         {
             using var request = PeerAddress.Request(HttpMethod.Post, peer.Address, "internal/v1/denoise");
@@ -47,9 +53,17 @@ internal sealed class RemoteAdapterDenoiser(
 
             using var body = response.Content.ReadAsStreamAsync().GetAwaiter().GetResult();
             var noise = JsonSerializer.Deserialize<StateTensor>(body, LoraGrainsJson.Options) ?? throw new JsonException("empty answer");
+            var result = noise.ToTensor(device).To(sample.DType);
             RemotePasses++;
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
-            return noise.ToTensor(device).To(sample.DType);
+            if (PeerMs(response) is { } peerMs)
+            {
+                var overhead = Stopwatch.GetElapsedTime(started).TotalMilliseconds - peerMs;
+                OverheadMs += overhead;
+                metrics.RemotePassOverhead.Record(overhead);
+            }
+
+            return result;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -59,5 +73,26 @@ internal sealed class RemoteAdapterDenoiser(
             logger.LogWarning("Peer {Silo} unreachable for Composite passes ({Error}); running them locally", peer.SiloId, e.Message);
             return null;
         }
+    }
+
+    // The peer's own time for the pass, from its Server-Timing header ("denoise;dur=12.345"); null when absent.
+    private static double? PeerMs(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Server-Timing", out var values))
+        {
+            return null;
+        }
+
+        foreach (var value in values)
+        {
+            var prefix = SiloEndpoints.DenoiseTiming + ";dur=";
+            if (value.StartsWith(prefix, StringComparison.Ordinal)
+                && double.TryParse(value.AsSpan(prefix.Length), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
+            {
+                return ms;
+            }
+        }
+
+        return null;
     }
 }

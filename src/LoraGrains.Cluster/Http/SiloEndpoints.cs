@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using LoraGrains.Client;
 using LoraGrains.Cluster.Grains;
 using LoraGrains.Cluster.Runtime;
@@ -16,6 +18,9 @@ public static class SiloEndpoints
 {
     /// <summary>Largest denoise request (latents and text states of one pass).</summary>
     public const int MaxDenoiseBodyBytes = 256 << 20;
+
+    /// <summary>The <c>Server-Timing</c> metric of a denoise answer: the pass's time on the peer (grain turn), in ms.</summary>
+    public const string DenoiseTiming = "denoise";
 
     /// <summary>Maps the endpoints.</summary>
     public static void Map(IEndpointRouteBuilder app)
@@ -40,7 +45,10 @@ public static class SiloEndpoints
         peers.MapPost("/denoise", async (HttpContext http, GrainRuntime grains, IOptions<SiloOptions> options) =>
         {
             var request = await RequestBody.ReadJsonAsync<DenoiseRequest>(http.Request, MaxDenoiseBodyBytes, http.RequestAborted);
+            var started = Stopwatch.GetTimestamp();
             var noise = await grains.CallAsync<DenoiserGrain, StateTensor>(options.Value.SiloId, g => g.DenoiseAsync(request, http.RequestAborted), http.RequestAborted);
+            // The caller subtracts the pass's own time from its round trip: what is left is the cost of going remote.
+            http.Response.Headers["Server-Timing"] = string.Create(CultureInfo.InvariantCulture, $"{DenoiseTiming};dur={Stopwatch.GetElapsedTime(started).TotalMilliseconds:F3}");
             return Results.Json(noise, LoraGrainsJson.Options);
         });
         peers.MapGet("/jobs/{id:guid}/progress", (Guid id, JobProgressBoard board) =>

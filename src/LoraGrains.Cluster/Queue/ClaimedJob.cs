@@ -11,6 +11,7 @@ namespace LoraGrains.Cluster.Queue;
 /// <param name="LeaseOwner">The claiming silo; pass it to every later call on this job.</param>
 /// <param name="LeaseExpiresAt">Renew before this, or another silo may take the job.</param>
 /// <param name="Checkpoint">Progress saved by an earlier attempt, if any.</param>
+/// <param name="CreatedAt">When the job was submitted (for the submit-to-claim latency).</param>
 public sealed record ClaimedJob(
     Guid JobId,
     string TenantId,
@@ -21,4 +22,5 @@ public sealed record ClaimedJob(
     int MaxAttempts,
     string LeaseOwner,
     DateTimeOffset LeaseExpiresAt,
-    JobCheckpoint? Checkpoint);
+    JobCheckpoint? Checkpoint,
+    DateTimeOffset CreatedAt);

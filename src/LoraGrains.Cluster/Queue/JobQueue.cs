@@ -60,7 +60,7 @@ public sealed class JobQueue
 
     private const string ClaimedColumns = """
         id, tenant_id, session_id, request, adapter_hashes, attempts, max_attempts, lease_expires_at,
-        checkpoint_step, checkpoint_data, checkpoint_path
+        checkpoint_step, checkpoint_data, checkpoint_path, created_at
         """;
 
     private readonly IClusterDatabase _database;
@@ -139,10 +139,11 @@ public sealed class JobQueue
             }
         }
 
-        await using (var insert = connection.CreateCommand(transaction, """
+        // The wake-up rides in the same round trip as the insert and is delivered when the transaction commits.
+        await using (var insert = connection.CreateCommand(transaction, WithJobsReady("""
             INSERT INTO jobs (id, tenant_id, session_id, request, adapter_hashes, status, attempts, max_attempts, created_at, updated_at)
             VALUES (@id, @tenant, @session, @request, @adapters, 'queued', 0, @max_attempts, @now, @now)
-            """))
+            """)))
         {
             insert.AddParameter("id", jobId).AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId)
                 .AddParameter("max_attempts", submission.MaxAttempts).AddParameter("now", now.ToUnixTimeMilliseconds());
@@ -175,9 +176,22 @@ public sealed class JobQueue
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await _database.BeginWriteAsync(connection, ClaimLockName, cancellationToken).ConfigureAwait(false);
         var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await SweepAsync(connection, transaction, now, cancellationToken).ConfigureAwait(false);
+        // Re-queued jobs are announced even when this claim takes one of them: there may be more than one, and
+        // only this transaction knows they exist.
+        LeaseSweepResult swept;
+        List<FairShare.TenantShare> tenants;
+        double virtualTime;
+        // The sweep and the read of the shares go in one round trip; the shares read sees what the sweep re-queued.
+        await using (var command = connection.CreateCommand(transaction, SweepSql + ";\n" + SharesSql))
+        {
+            command.AddParameter("now", now).AddParameter("flag", true);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            swept = await ReadSweepAsync(reader, cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            (tenants, virtualTime) = await ReadSharesAsync(reader, cancellationToken).ConfigureAwait(false);
+        }
 
-        var (tenants, virtualTime) = await ReadSharesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await AnnounceRequeuedAsync(connection, transaction, swept, cancellationToken).ConfigureAwait(false);
         foreach (var group in FairShare.ServiceOrder(tenants, virtualTime))
         {
             var candidates = new List<FairShare.Candidate>();
@@ -192,15 +206,10 @@ public sealed class JobQueue
             }
 
             var chosen = FairShare.PreferResident(candidates, resident);
-            var claimed = await MarkRunningAsync(connection, transaction, chosen.JobId, siloId, now, now + (long)leaseDuration.TotalMilliseconds, cancellationToken).ConfigureAwait(false);
             var served = group.First(t => t.TenantId == chosen.TenantId);
-            var (start, pass) = FairShare.Charge(FairShare.EffectivePass(served.Pass, virtualTime), served.Weight);
-            await using (var charge = connection.CreateCommand(transaction, "UPDATE tenants SET fair_start = @start, fair_pass = @pass WHERE id = @tenant"))
-            {
-                charge.AddParameter("start", start).AddParameter("pass", pass).AddParameter("tenant", served.TenantId);
-                await charge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
+            var charge = FairShare.Charge(FairShare.EffectivePass(served.Pass, virtualTime), served.Weight);
+            var claimed = await MarkRunningAsync(
+                connection, transaction, chosen.JobId, siloId, now, now + (long)leaseDuration.TotalMilliseconds, (served.TenantId, charge.Start, charge.Pass), cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return claimed;
         }
@@ -321,10 +330,10 @@ public sealed class JobQueue
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
     public Task ReleaseAsync(Guid jobId, string owner, CancellationToken cancellationToken = default) =>
-        GuardedUpdateAsync(jobId, owner, """
+        GuardedUpdateAsync(jobId, owner, WithJobsReady("""
             UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1, updated_at = @now
             WHERE id = @id AND lease_owner = @owner AND status = 'running'
-            """, static _ => { }, cancellationToken);
+            """), static _ => { }, cancellationToken);
 
     /// <summary>
     /// Asks to cancel a tenant's job: a queued job is cancelled at once; a running one is flagged, and its silo
@@ -470,16 +479,39 @@ public sealed class JobQueue
         // orders could deadlock; serialised, they cannot, and the second finds nothing left to do.
         await using var transaction = await _database.BeginWriteAsync(connection, ClaimLockName, cancellationToken).ConfigureAwait(false);
         var result = await SweepAsync(connection, transaction, _clock.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        await AnnounceRequeuedAsync(connection, transaction, result, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 
     private static async Task<LeaseSweepResult> SweepAsync(DbConnection connection, DbTransaction transaction, long now, CancellationToken cancellationToken)
     {
-        // One statement, so every claim pays one round trip for it: each expired job is cancelled if its tenant
-        // asked, failed if it has used its attempts, and otherwise re-queued (keeping its checkpoint). SET
-        // expressions all read the row as it was, so the three outcomes are decided on the same values.
-        await using var command = connection.CreateCommand(transaction, """
+        await using var command = connection.CreateCommand(transaction, SweepSql);
+        command.AddParameter("now", now).AddParameter("flag", true);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadSweepAsync(reader, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<LeaseSweepResult> ReadSweepAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        int requeued = 0, failed = 0, cancelled = 0;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            switch (reader.GetString(0))
+            {
+                case JobStatusColumn.Queued: requeued++; break;
+                case JobStatusColumn.Failed: failed++; break;
+                default: cancelled++; break;
+            }
+        }
+
+        return new LeaseSweepResult(requeued, failed, cancelled);
+    }
+
+    // One statement (parameters @now, @flag): each expired job is cancelled if its tenant asked, failed if it has used
+    // its attempts, and otherwise re-queued (keeping its checkpoint). SET expressions all read the row as it was, so
+    // the three outcomes are decided on the same values.
+    private const string SweepSql = """
             UPDATE jobs SET
                 status = CASE WHEN cancel_requested = @flag THEN 'cancelled'
                               WHEN attempts >= max_attempts THEN 'failed'
@@ -494,36 +526,38 @@ public sealed class JobQueue
                 updated_at = @now
             WHERE status = 'running' AND lease_expires_at < @now
             RETURNING status
-            """);
-        command.AddParameter("now", now).AddParameter("flag", true);
-        int requeued = 0, failed = 0, cancelled = 0;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            switch (reader.GetString(0))
-            {
-                case JobStatusColumn.Queued: requeued++; break;
-                case JobStatusColumn.Failed: failed++; break;
-                default: cancelled++; break;
-            }
-        }
+            """;
 
-        return new LeaseSweepResult(requeued, failed, cancelled);
-    }
-
-    private static async Task<(List<FairShare.TenantShare> Tenants, double VirtualTime)> ReadSharesAsync(
-        DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
-    {
-        var tenants = new List<FairShare.TenantShare>();
-        var virtualTime = 0.0;
-        await using var command = connection.CreateCommand(transaction, """
+    // Tenants with queued jobs, their running counts and the fair-share virtual time.
+    private const string SharesSql = """
             SELECT t.id, t.weight, t.max_running_jobs, t.fair_pass,
                    (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = t.id AND r.status = 'running'),
                    (SELECT MAX(v.fair_start) FROM tenants v)
             FROM tenants t
             WHERE EXISTS (SELECT 1 FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued')
-            """);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            """;
+
+    // Appends the wake-up statement (none on SQLite) to a command that makes a job claimable.
+    private string WithJobsReady(string sql) =>
+        _database.NotifyJobsReady.Length == 0 ? sql : sql + ";\n" + _database.NotifyJobsReady;
+
+    // Only when the sweep re-queued something: announcing every claim's empty sweep would wake every idle silo on
+    // every claim, and each wake-up is another claim.
+    private async Task AnnounceRequeuedAsync(DbConnection connection, DbTransaction transaction, LeaseSweepResult swept, CancellationToken cancellationToken)
+    {
+        if (swept.Requeued == 0 || _database.NotifyJobsReady.Length == 0)
+        {
+            return;
+        }
+
+        await using var command = connection.CreateCommand(transaction, _database.NotifyJobsReady);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<(List<FairShare.TenantShare> Tenants, double VirtualTime)> ReadSharesAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var tenants = new List<FairShare.TenantShare>();
+        var virtualTime = 0.0;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             tenants.Add(new FairShare.TenantShare(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), (int)reader.GetInt64(4), reader.GetDouble(3)));
@@ -550,16 +584,20 @@ public sealed class JobQueue
         }
     }
 
+    // Leases the job and charges its tenant's fair share in one round trip (the charge first: its statement returns no rows).
     private static async Task<ClaimedJob> MarkRunningAsync(
-        DbConnection connection, DbTransaction transaction, Guid jobId, string owner, long now, long expires, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, Guid jobId, string owner, long now, long expires,
+        (string TenantId, double Start, double Pass) charge, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand(transaction, $"""
+            UPDATE tenants SET fair_start = @start, fair_pass = @pass WHERE id = @tenant;
             UPDATE jobs SET status = 'running', lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1,
                 started_at = COALESCE(started_at, @now), updated_at = @now
             WHERE id = @id AND status = 'queued'
             RETURNING {ClaimedColumns}
             """);
-        command.AddParameter("id", jobId).AddParameter("owner", owner).AddParameter("expires", expires).AddParameter("now", now);
+        command.AddParameter("id", jobId).AddParameter("owner", owner).AddParameter("expires", expires).AddParameter("now", now)
+            .AddParameter("start", charge.Start).AddParameter("pass", charge.Pass).AddParameter("tenant", charge.TenantId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -580,7 +618,8 @@ public sealed class JobQueue
             reader.GetInt32(6),
             owner,
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-            checkpoint);
+            checkpoint,
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)));
     }
 
     private async Task WriteCheckpointAsync(Guid jobId, string owner, JobCheckpoint checkpoint, CancellationToken cancellationToken)

@@ -1,8 +1,9 @@
 namespace LoraGrains.Cluster.Runtime;
 
 /// <summary>
-/// Wakes this silo's idle job worker when this silo accepted a job, so a local submission is claimed at once
-/// instead of at the next poll (jobs submitted through other silos are found by polling).
+/// Wakes this silo's idle job worker when a job may be claimable: this silo accepted one, or (PostgreSQL) the
+/// <see cref="JobNotificationListener"/> heard that one was submitted, re-queued or released anywhere in the cluster.
+/// A wake-up while the worker is busy is kept (one is enough), so its next idle wait ends at once.
 /// </summary>
 public sealed class JobSignal : IDisposable
 {

@@ -66,18 +66,7 @@ public sealed class JobWorker(
             }
 
             metrics.JobsClaimed.Add(1);
-            try
-            {
-                if (await store.Jobs.GetAsync(job.TenantId, job.JobId, CancellationToken.None).ConfigureAwait(false) is { } record)
-                {
-                    metrics.ClaimLatency.Record((clock.GetUtcNow() - record.CreatedAt).TotalMilliseconds);
-                }
-            }
-            catch (Exception e)
-            {
-                logger.LogDebug(e, "Could not read job {Job} for the claim latency", job.JobId);
-            }
-
+            metrics.ClaimLatency.Record((clock.GetUtcNow() - job.CreatedAt).TotalMilliseconds);
             await RunAsync(job, stoppingToken).ConfigureAwait(false);
         }
 

@@ -91,6 +91,8 @@ public static class SiloHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloMembership>());
         builder.Services.AddSingleton<JobWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
+        builder.Services.AddSingleton<JobNotificationListener>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobNotificationListener>());
 
         var app = builder.Build();
         // Load the model and start listening to the meter before the first request.

@@ -21,6 +21,7 @@ public sealed class SiloMetrics : IDisposable
         Steps = _meter.CreateCounter<long>("loragrains.steps", description: "Denoising steps run");
         RemotePasses = _meter.CreateCounter<long>("loragrains.denoiser.passes", description: "UNet passes evaluated for peers' Composite");
         RemotePassesSent = _meter.CreateCounter<long>("loragrains.denoiser.sent", description: "Composite passes sent to peers, by outcome");
+        RemotePassOverhead = _meter.CreateHistogram<double>("loragrains.denoiser.overhead", "ms", "Round trip of a pass sent to a peer minus the peer's own time for it");
         ClaimLatency = _meter.CreateHistogram<double>("loragrains.claim.latency", "ms", "Submit to claim, per claimed job");
         ClaimQuery = _meter.CreateHistogram<double>("loragrains.claim.query", "ms", "Duration of one claim transaction");
         JobDuration = _meter.CreateHistogram<double>("loragrains.job.duration", "ms", "Claim to final state, per run on this silo");
@@ -77,6 +78,9 @@ public sealed class SiloMetrics : IDisposable
 
     /// <summary>Passes sent to peers (tag <c>outcome</c>: ok or local).</summary>
     public Counter<long> RemotePassesSent { get; }
+
+    /// <summary>Cost of evaluating a pass on a peer rather than here: serialisation, transport, parsing.</summary>
+    public Histogram<double> RemotePassOverhead { get; }
 
     /// <summary>Submit→claim latency.</summary>
     public Histogram<double> ClaimLatency { get; }

@@ -19,6 +19,13 @@ public interface IClusterDatabase : IAsyncDisposable
     /// </summary>
     string ForUpdateSkipLocked { get; }
 
+    /// <summary>
+    /// A statement that wakes every silo's idle job worker once the transaction it runs in commits, run wherever a job
+    /// becomes claimable (submitted, re-queued after its lease expired, released by a draining silo): PostgreSQL's
+    /// <c>NOTIFY</c> on <see cref="PostgresClusterDatabase.JobsChannel"/>; empty on SQLite, whose single silo is woken in-process.
+    /// </summary>
+    string NotifyJobsReady { get; }
+
     /// <summary>Opens a pooled connection, configured for this engine.</summary>
     /// <param name="cancellationToken">Cancels the open.</param>
     ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);

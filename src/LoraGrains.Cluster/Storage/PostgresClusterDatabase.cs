@@ -9,20 +9,40 @@ namespace LoraGrains.Cluster.Storage;
 /// The cluster database: PostgreSQL, shared by every silo. Connections come from one pooled
 /// <see cref="NpgsqlDataSource"/>; write transactions are read committed, and work that must not
 /// interleave across silos (applying migrations, choosing the next job fairly) holds a
-/// transaction-scoped advisory lock named after it.
+/// transaction-scoped advisory lock named after it. Jobs that become claimable are announced with
+/// <c>NOTIFY</c> on <see cref="JobsChannel"/>, which each silo hears on a connection of its own
+/// (<see cref="OpenListenerAsync"/>).
 /// </summary>
 public sealed class PostgresClusterDatabase : IClusterDatabase
 {
     private static readonly IReadOnlyList<SchemaMigration> s_migrations = SchemaMigration.LoadEmbedded("postgres");
 
+    /// <summary>
+    /// The channel on which jobs that became claimable are announced. Notifications are per database, so clusters
+    /// sharing a database in different schemas wake each other needlessly (an empty claim), never wrongly.
+    /// </summary>
+    public const string JobsChannel = "loragrains_jobs";
+
+    // The queue's statements are few and run constantly: prepared once per pooled connection they skip parsing and
+    // planning on every claim. A connection string that sets its own value keeps it.
+    private const int AutoPreparedStatements = 64;
+
     private readonly NpgsqlDataSource _dataSource;
+    private readonly string _connectionString;
 
     /// <summary>Connects with <paramref name="connectionString"/> (an Npgsql connection string).</summary>
     /// <param name="connectionString">e.g. <c>Host=db;Database=loragrains;Username=lg;Password=…</c>.</param>
     public PostgresClusterDatabase(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (!builder.ConnectionStringBuilder.ContainsKey("Max Auto Prepare"))
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = AutoPreparedStatements;
+        }
+
+        _dataSource = builder.Build();
+        _connectionString = connectionString;
     }
 
     /// <inheritdoc />
@@ -30,6 +50,9 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
 
     /// <inheritdoc />
     public string ForUpdateSkipLocked => " FOR UPDATE SKIP LOCKED";
+
+    /// <inheritdoc />
+    public string NotifyJobsReady => "NOTIFY " + JobsChannel;
 
     /// <inheritdoc />
     public IReadOnlyList<SchemaMigration> Migrations => s_migrations;
@@ -61,6 +84,37 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
         catch
         {
             await transaction.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens a dedicated connection (outside the pool, whose reset would <c>UNLISTEN</c>) that listens on
+    /// <see cref="JobsChannel"/>. It sends a keepalive query every few seconds, so a server or network that went away
+    /// without closing the socket ends <see cref="NpgsqlConnection.WaitAsync(CancellationToken)"/> with an error
+    /// instead of leaving it waiting forever.
+    /// </summary>
+    /// <param name="applicationName">Shown in <c>pg_stat_activity</c> (which silo's listener this is).</param>
+    /// <param name="cancellationToken">Cancels opening.</param>
+    public async Task<NpgsqlConnection> OpenListenerAsync(string applicationName, CancellationToken cancellationToken)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(_connectionString)
+        {
+            Pooling = false,
+            KeepAlive = 5,
+            ApplicationName = applicationName,
+        };
+        var connection = new NpgsqlConnection(settings.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var listen = new NpgsqlCommand("LISTEN " + JobsChannel, connection);
+            await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }

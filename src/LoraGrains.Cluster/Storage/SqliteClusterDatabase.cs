@@ -50,6 +50,9 @@ public sealed class SqliteClusterDatabase : IClusterDatabase
     public string ForUpdateSkipLocked => string.Empty;
 
     /// <inheritdoc />
+    public string NotifyJobsReady => string.Empty;
+
+    /// <inheritdoc />
     public IReadOnlyList<SchemaMigration> Migrations => s_migrations;
 
     /// <inheritdoc />

@@ -1,0 +1,364 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using LoraGrains.Client;
+using LoraGrains.Cluster.Grains;
+using LoraGrains.Cluster.Queue;
+using LoraGrains.Cluster.Runtime;
+using LoraGrains.Cluster.Storage;
+using LoraGrains.Cluster.Tenancy;
+using LoraGrains.Diffusion.Lora;
+using LoraGrains.Torch;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LoraGrains.Bench;
+
+// Inside the namespace so that it wins over the LoraGrains.Torch namespace during name lookup.
+using Torch = LoraGrains.Torch.Torch;
+
+/// <summary>
+/// Runtime overheads of the grain cluster on loopback, against a private PostgreSQL server this group starts: (a) job
+/// submit→claimed latency on an idle queue, through the claiming silo and through another one; (b) queue throughput,
+/// claims/s with K concurrent claimers; (c) the fan-out overhead of one distributed Composite step with (2,4,64,64)
+/// latents, peers' DenoiserGrains over HTTP/2 vs the same step computed locally; (d) memory per idle session grain.
+/// The silos are real <see cref="SiloHost"/> instances hosted in this process (Kestrel on loopback ports, each with its
+/// own store, model, grain runtime, worker and listener); the model is the tiny embedded SD network, so model time is
+/// small and the runtime's overhead dominates. --iterations sets the samples of every case (latency: submissions per
+/// path, 200; throughput: jobs per K, 2000; fanout: steps, 20 — a 64×64-latent pass of even the tiny UNet takes about a second on a CPU core; memory: grains, 10000).
+/// </summary>
+internal sealed class ClusterBenchmark : IBenchmarkGroup
+{
+    public string Name => "cluster";
+
+    public string Description => "PostgreSQL loopback: submit→claim latency, claims/s, distributed Composite overhead, memory per session grain";
+
+    private static readonly string[] CaseKeys = ["latency", "throughput", "fanout", "memory"];
+    private static readonly int[] Claimers = [1, 4, 16];
+
+    public int Run(string[] args)
+    {
+        var o = BenchOptions.Parse(args);
+        foreach (var c in o.Cases.Where(c => !CaseKeys.Contains(c)))
+            throw new ArgumentException($"unknown case '{c}' (cases: {string.Join(", ", CaseKeys)})");
+        return RunAsync(o).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> RunAsync(BenchOptions o)
+    {
+        Torch.NumThreads = o.Threads;
+        var report = new StringBuilder();
+        Console.Error.WriteLine("cluster: starting PostgreSQL on loopback");
+        await using var postgres = await BenchPostgres.StartAsync();
+        var data = Directory.CreateTempSubdirectory("loragrains-bench-cluster-");
+        try
+        {
+            if (o.Selected("latency")) await LatencyAsync(o, postgres, data.FullName, report);
+            if (o.Selected("throughput")) await ThroughputAsync(o, postgres, report);
+            if (o.Selected("fanout")) await FanOutAsync(o, postgres, data.FullName, report);
+            if (o.Selected("memory")) await MemoryAsync(o, postgres, data.FullName, report);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+
+        report.AppendLine(BenchSupport.MachineInfo(o.Threads, peerTorch: null));
+        report.AppendLine($"- database: {postgres.Version}");
+        Console.Write(report.ToString());
+        return 0;
+    }
+
+    // (a) One job at a time on an idle queue: submitted over HTTP through the worker silo itself or through a gateway
+    // silo that runs no jobs; the claim moment is the worker's jobs-claimed counter, heard in-process.
+    private static async Task LatencyAsync(BenchOptions o, BenchPostgres postgres, string data, StringBuilder report)
+    {
+        var samples = o.IterationsOr(200);
+        var warmup = o.WarmupOr(10);
+        var connection = await postgres.CreateDatabaseAsync();
+        Console.Error.WriteLine($"cluster latency: 2 silos, {samples} submissions per path");
+        await using var worker = await BenchSilo.StartAsync("worker", connection, data, runJobs: true, o.Threads);
+        await using var gateway = await BenchSilo.StartAsync("gateway", connection, data, runJobs: false, o.Threads);
+        var store = worker.Services.GetRequiredService<ClusterStore>();
+        await store.Tenants.CreateTenantAsync(new Tenant("bench", "bench", 1, 16, 100_000));
+        var key = (await store.Tenants.CreateApiKeyAsync("bench")).Secret;
+        var metrics = worker.Services.GetRequiredService<SiloMetrics>();
+
+        TaskCompletionSource<long>? claimed = null, finished = null;
+        double lastClaimQuery = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument == metrics.JobsClaimed || instrument == metrics.JobsFinished || instrument == metrics.ClaimQuery) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, _, _) =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            (instrument == metrics.JobsClaimed ? Volatile.Read(ref claimed) : Volatile.Read(ref finished))?.TrySetResult(now);
+        });
+        listener.SetMeasurementEventCallback<double>((_, ms, _, _) => Volatile.Write(ref lastClaimQuery, ms));
+        listener.Start();
+
+        report.AppendLine("### Cluster: submit → claimed latency (idle queue)");
+        report.AppendLine();
+        report.AppendLine($"In-process silos on PostgreSQL; the worker polls every {worker.Options.PollInterval.TotalMilliseconds:F0} ms (the default) as a safety net. " +
+            "Latency = client starts the HTTP submit → the worker's claim transaction has committed. " +
+            $"{samples} jobs per path, one at a time, each run to its end (1 step, 64×64) before the next.");
+        report.AppendLine();
+        report.AppendLine("| submitted through | p50 ms | p99 ms | max ms | HTTP submit p50 ms | submit returned → claimed p50 ms | p99 ms | claim transaction p50 ms |");
+        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (label, silo) in new[] { ("the claiming silo", worker), ("another silo (NOTIFY/LISTEN)", gateway) })
+        {
+            using var client = new LoraGrainsClient(silo.Address, key);
+            var total = new List<double>();
+            var submit = new List<double>();
+            var claim = new List<double>();
+            var after = new List<double>();
+            for (var i = 0; i < warmup + samples; i++)
+            {
+                Volatile.Write(ref claimed, new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
+                Volatile.Write(ref finished, new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
+                var t0 = Stopwatch.GetTimestamp();
+                await client.SubmitAsync(new JobRequest { Prompt = "bench", Steps = 1, Width = 64, Height = 64, Seed = (ulong)i });
+                var t1 = Stopwatch.GetTimestamp();
+                var t2 = await claimed!.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                var claimMs = Volatile.Read(ref lastClaimQuery);
+                await finished!.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                // The worker is back in its idle wait before the next submission.
+                await Task.Delay(20);
+                if (i < warmup) continue;
+                total.Add(Stopwatch.GetElapsedTime(t0, t2).TotalMilliseconds);
+                submit.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
+                claim.Add(claimMs);
+                after.Add(Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
+            }
+
+            report.AppendLine($"| {label} | {F(Percentile(total, 50))} | {F(Percentile(total, 99))} | {F(total.Max())} | {F(Percentile(submit, 50))} | {F(Percentile(after, 50))} | {F(Percentile(after, 99))} | {F(Percentile(claim, 50))} |");
+        }
+
+        report.AppendLine();
+    }
+
+    // (b) N jobs queued for 4 tenants, then K claimers — each with its own store (connection pool), like K silos — claim
+    // and complete until the queue is empty; no model runs.
+    private static async Task ThroughputAsync(BenchOptions o, BenchPostgres postgres, StringBuilder report)
+    {
+        var jobs = o.IterationsOr(2000);
+        report.AppendLine("### Cluster: queue throughput");
+        report.AppendLine();
+        report.AppendLine($"{jobs} queued jobs of 4 equal-weight tenants; K claimers, each with its own connection pool (like K silos), " +
+            "claim and complete until the queue is empty (no model runs). Submit: 4 concurrent submitters filling the queue.");
+        report.AppendLine();
+        report.AppendLine("| K claimers | claims/s | claim transaction p50 ms | p99 ms | submits/s |");
+        report.AppendLine("|---:|---:|---:|---:|---:|");
+        var lease = TimeSpan.FromSeconds(60);
+        const string Sha = "0000000000000000000000000000000000000000000000000000000000000000";
+        foreach (var k in Claimers)
+        {
+            Console.Error.WriteLine($"cluster throughput: {jobs} jobs, K = {k}");
+            var connection = await postgres.CreateDatabaseAsync();
+            var options = new ClusterStoreOptions { Provider = ClusterDatabaseProvider.PostgreSql, ConnectionString = connection };
+            await using var admin = await ClusterStore.OpenAsync(options);
+            string[] tenants = ["t0", "t1", "t2", "t3"];
+            foreach (var t in tenants) await admin.Tenants.CreateTenantAsync(new Tenant(t, t, 1, 100_000, 100_000));
+            var submitWatch = Stopwatch.StartNew();
+            await Task.WhenAll(tenants.Select(async t =>
+            {
+                for (var i = 0; i < jobs / tenants.Length; i++)
+                    await admin.Jobs.SubmitAsync(new JobSubmission(t, null, """{"prompt":"bench","steps":1}""", []));
+            }));
+            var submitted = jobs / tenants.Length * tenants.Length;
+            var submitsPerSecond = submitted / submitWatch.Elapsed.TotalSeconds;
+
+            var stores = new List<ClusterStore>();
+            for (var i = 0; i < k; i++) stores.Add(await ClusterStore.OpenAsync(options));
+            try
+            {
+                // Open each pool's first connection before the clock starts.
+                foreach (var s in stores) _ = await s.Tenants.GetTenantAsync("t0");
+                var claimTimes = new ConcurrentBag<double>();
+                var done = 0;
+                var watch = Stopwatch.StartNew();
+                await Task.WhenAll(stores.Select((s, i) => Task.Run(async () =>
+                {
+                    var silo = $"claimer-{i}";
+                    while (true)
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        var job = await s.Jobs.ClaimAsync(silo, [], lease);
+                        if (job is null) return;
+                        claimTimes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        await s.Jobs.CompleteAsync(job.JobId, silo, "/dev/null", Sha);
+                        Interlocked.Increment(ref done);
+                    }
+                })));
+                var seconds = watch.Elapsed.TotalSeconds;
+                if (done != submitted) throw new InvalidOperationException($"claimed {done} of {submitted} jobs");
+                var times = claimTimes.ToList();
+                report.AppendLine($"| {k} | {done / seconds:F0} | {F(Percentile(times, 50))} | {F(Percentile(times, 99))} | {submitsPerSecond:F0} |");
+            }
+            finally
+            {
+                foreach (var s in stores) await s.DisposeAsync();
+            }
+        }
+
+        report.AppendLine();
+    }
+
+    // (c) One Composite step of two adapters, as the pipeline computes it (one UNet pass per adapter, both guidance
+    // branches, then the mean): locally, or with each pass evaluated by a peer silo's DenoiserGrain over HTTP/2.
+    private static async Task FanOutAsync(BenchOptions o, BenchPostgres postgres, string data, StringBuilder report)
+    {
+        var steps = o.IterationsOr(20);
+        var warmup = o.WarmupOr(10);
+        var connection = await postgres.CreateDatabaseAsync();
+        Console.Error.WriteLine($"cluster fanout: coordinator + 2 peers, {steps} steps");
+        await using var coordinator = await BenchSilo.StartAsync("coordinator", connection, data, runJobs: false, o.Threads);
+        await using var peer1 = await BenchSilo.StartAsync("peer-1", connection, data, runJobs: false, o.Threads);
+        await using var peer2 = await BenchSilo.StartAsync("peer-2", connection, data, runJobs: false, o.Threads);
+        var store = coordinator.Services.GetRequiredService<ClusterStore>();
+        await store.Tenants.CreateTenantAsync(new Tenant("bench", "bench", 1, 16, 1000));
+        var key = (await store.Tenants.CreateApiKeyAsync("bench")).Secret;
+        var loras = Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny", "loras");
+        string[] hashes;
+        using (var client = new LoraGrainsClient(peer1.Address, key))
+        {
+            hashes =
+            [
+                (await client.RegisterAdapterAsync(Path.Combine(loras, "lora_a_kohya.safetensors"))).Hash,
+                (await client.RegisterAdapterAsync(Path.Combine(loras, "lora_b_locon_kohya.safetensors"))).Hash,
+            ];
+        }
+
+        var live = await store.Membership.ListLiveAsync(TimeSpan.FromMinutes(1));
+        var placement = DenoiserPlacement.Place(hashes, live, "coordinator");
+        if (placement.Values.Any(p => p is null)) throw new InvalidOperationException("a pass was not placed on a peer");
+        var model = coordinator.Services.GetRequiredService<ModelHost>().Model;
+        coordinator.Services.GetRequiredService<AdapterResidency>().EnsureAttached(hashes);
+        var remote = new RemoteAdapterDenoiser(
+            coordinator.Services.GetRequiredService<SiloPeers>().Http, placement, BenchSilo.Secret, model.Device,
+            coordinator.Services.GetRequiredService<SiloMetrics>(), NullLogger.Instance);
+        double[] scales = [0.9, 0.6];
+
+        using var generator = new Generator(7UL);
+        using var sample = Torch.Randn([2, 4, 64, 64], generator, DType.Float32, model.Device);
+        using var states = Torch.Randn([2, 77, model.UNet.Config.CrossAttentionDim[0]], generator, DType.Float32, model.Device);
+        using var timestep = Torch.Scalar(500, DType.Float32, model.Device);
+        var overheads = new List<double>();
+        void Step(bool distributed)
+        {
+            var overheadBefore = remote.OverheadMs;
+            using var scope = TensorScope.Enter();
+            Tensor? sum = null;
+            for (var a = 0; a < hashes.Length; a++)
+            {
+                var noise = distributed ? remote.Denoise(hashes[a], scales[a], sample, timestep, states) ?? throw new InvalidOperationException("a peer declined a pass") : null;
+                if (noise is null)
+                {
+                    using var activation = AdapterActivation.Uniform([hashes[a]], [scales[a]]);
+                    model.Adapters.Activate(LoraComponent.Unet, activation);
+                    noise = model.UNet.Forward(sample, timestep, states);
+                }
+
+                sum = sum is null ? noise : sum + noise;
+            }
+
+            model.Adapters.Deactivate(LoraComponent.Unet);
+            _ = (sum! / hashes.Length).ToArray<float>();
+            if (distributed) overheads.Add(remote.OverheadMs - overheadBefore);
+        }
+
+        var (local, distributed) = BenchSupport.InterleavedSamples(() => Step(false), () => Step(true), warmup, steps);
+        var localMs = local.Select(s => s.Ms).ToList();
+        var distributedMs = distributed.Select(s => s.Ms).ToList();
+        var difference = distributed.Zip(local, (d, l) => d.Ms - l.Ms).ToList();
+        // The warm-up steps come first; the timed ones are the last `steps`.
+        var overhead = overheads.Skip(overheads.Count - steps).ToList();
+        report.AppendLine("### Cluster: distributed Composite fan-out overhead per step");
+        report.AppendLine();
+        report.AppendLine($"Latents (2,4,64,64) float32 (both guidance branches of a 512×512 image), text states (2,77,{model.UNet.Config.CrossAttentionDim[0]}), " +
+            $"2 adapters, tiny UNet; each distributed pass is one HTTP/2 (h2c, prior knowledge) call to a peer silo's DenoiserGrain " +
+            $"({string.Join(", ", placement.Select(p => p.Value!.SiloId))}), passes in sequence as the pipeline makes them. " +
+            $"{steps} steps of each kind, interleaved. Overhead per step = Σ over its passes of (round trip on the coordinator − the peer's own " +
+            "time for the pass, from its Server-Timing header): serialisation, HTTP/2 transport and parsing on both sides. The difference of the " +
+            "two step times also contains the peers' UNet time variance, which at this latent size is far larger than the overhead.");
+        report.AppendLine();
+        report.AppendLine("| step | p50 ms | p99 ms |");
+        report.AppendLine("|---|---:|---:|");
+        report.AppendLine($"| local (2 UNet passes) | {F(Percentile(localMs, 50))} | {F(Percentile(localMs, 99))} |");
+        report.AppendLine($"| distributed (2 passes on peers) | {F(Percentile(distributedMs, 50))} | {F(Percentile(distributedMs, 99))} |");
+        report.AppendLine($"| distributed − local, same round | {F(Percentile(difference, 50))} | {F(Percentile(difference, 99))} |");
+        report.AppendLine($"| **overhead per step** | **{F(Percentile(overhead, 50))}** | **{F(Percentile(overhead, 99))}** |");
+        report.AppendLine($"| overhead per pass | {F(Percentile(overhead, 50) / hashes.Length)} | {F(Percentile(overhead, 99) / hashes.Length)} |");
+        report.AppendLine();
+        _ = peer2;
+    }
+
+    // (d) Many SessionGrain activations, each holding its session as a real idle session grain does after a read.
+    private static async Task MemoryAsync(BenchOptions o, BenchPostgres postgres, string data, StringBuilder report)
+    {
+        var grains = o.IterationsOr(10_000);
+        var connection = await postgres.CreateDatabaseAsync();
+        Console.Error.WriteLine($"cluster memory: {grains} session grains");
+        await using var silo = await BenchSilo.StartAsync("memory", connection, data, runJobs: false, o.Threads);
+        var store = silo.Services.GetRequiredService<ClusterStore>();
+        var runtime = silo.Services.GetRequiredService<GrainRuntime>();
+        await store.Tenants.CreateTenantAsync(new Tenant("bench", "bench", 1, 16, 1000));
+        const string Settings = """{"steps":20,"width":512,"height":512,"guidanceScale":7.5}""";
+        var next = 0;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) is var i && i <= grains + 100)
+                await store.Sessions.CreateAsync("bench", $"session-{i}", Settings, "[]");
+        })));
+
+        async Task ActivateAsync(int from, int to)
+        {
+            var cursor = from - 1;
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+            {
+                while (Interlocked.Increment(ref cursor) is var i && i <= to)
+                    _ = await runtime.CallAsync<SessionGrain, SessionRecord?>(SessionGrain.KeyOf("bench", $"session-{i}"), g => g.GetAsync(CancellationToken.None));
+            })));
+        }
+
+        // A hundred first, so that code paths, pools and caches are warm before the baseline.
+        await ActivateAsync(1, 100);
+        var (heap0, rss0) = Settle();
+        var before = runtime.ActivationCount;
+        await ActivateAsync(101, 100 + grains);
+        var (heap1, rss1) = Settle();
+        var added = runtime.ActivationCount - before;
+        report.AppendLine("### Cluster: memory per idle session grain");
+        report.AppendLine();
+        report.AppendLine($"{added} SessionGrain activations through the silo's GrainRuntime, each after one read of its session " +
+            "(so it caches its record, as an idle session grain does); managed heap after a full blocking GC, and resident set.");
+        report.AppendLine();
+        report.AppendLine("| grains | managed heap Δ MiB | bytes per grain (heap) | resident set Δ MiB | bytes per grain (RSS) |");
+        report.AppendLine("|---:|---:|---:|---:|---:|");
+        report.AppendLine($"| {added} | {F((heap1 - heap0) / 1048576.0)} | {(heap1 - heap0) / (double)added:F0} | " +
+            $"{BenchSupport.Show(rss1 - rss0, "F1")} | {BenchSupport.Show((rss1 - rss0) * 1048576.0 / added, "F0")} |");
+        report.AppendLine();
+    }
+
+    private static (long Heap, double? RssMiB) Settle()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return (GC.GetTotalMemory(forceFullCollection: true), BenchSupport.StatusMiB("VmRSS"));
+    }
+
+    /// <summary>The nearest-rank percentile.</summary>
+    private static double Percentile(IReadOnlyCollection<double> values, double p)
+    {
+        var sorted = values.Order().ToArray();
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+
+    private static string F(double ms) => ms.ToString(ms >= 100 ? "F0" : "F2", CultureInfo.InvariantCulture);
+}
