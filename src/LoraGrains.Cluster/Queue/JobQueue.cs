@@ -174,18 +174,23 @@ public sealed class JobQueue
         var resident = residentAdapterHashes as IReadOnlySet<string> ?? new HashSet<string>(residentAdapterHashes, StringComparer.Ordinal);
 
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await _database.BeginWriteAsync(connection, ClaimLockName, cancellationToken).ConfigureAwait(false);
+        // The claim lock is taken by the transaction's first command, in the same round trip as the sweep and the shares.
+        await using var transaction = await _database.BeginWriteAsync(connection, lockName: null, cancellationToken).ConfigureAwait(false);
         var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var lockStatement = _database.LockStatement;
         // Re-queued jobs are announced even when this claim takes one of them: there may be more than one, and
         // only this transaction knows they exist.
         LeaseSweepResult swept;
         List<FairShare.TenantShare> tenants;
         double virtualTime;
         // The sweep and the read of the shares go in one round trip; the shares read sees what the sweep re-queued.
-        await using (var command = connection.CreateCommand(transaction, SweepSql + ";\n" + SharesSql))
+        var text = lockStatement.Length > 0 ? lockStatement + ";\n" + SweepSql + ";\n" + SharesSql : SweepSql + ";\n" + SharesSql;
+        await using (var command = connection.CreateCommand(transaction, text))
         {
             command.AddParameter("now", now).AddParameter("flag", true);
+            if (lockStatement.Length > 0) command.AddParameter("lock_name", ClaimLockName);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (lockStatement.Length > 0) await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             swept = await ReadSweepAsync(reader, cancellationToken).ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             (tenants, virtualTime) = await ReadSharesAsync(reader, cancellationToken).ConfigureAwait(false);

@@ -42,6 +42,13 @@ public interface IClusterDatabase : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait for the lock.</param>
     ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, string? lockName, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A statement that takes the advisory lock named by parameter <c>@lock_name</c> for the rest of a transaction begun
+    /// by <see cref="BeginWriteAsync"/> without a lock, to be sent in the same round trip as the transaction's first
+    /// query (it yields one result set); empty where a write transaction already excludes every other writer.
+    /// </summary>
+    string LockStatement { get; }
+
     /// <summary>Adds a parameter for a JSON document column (PostgreSQL <c>jsonb</c>, SQLite <c>TEXT</c>).</summary>
     /// <param name="command">The command to add it to.</param>
     /// <param name="name">Parameter name without the <c>@</c>.</param>

@@ -62,6 +62,9 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
+    public string LockStatement => "SELECT pg_advisory_xact_lock(hashtextextended(@lock_name, 0))";
+
+    /// <inheritdoc />
     public async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, string? lockName, CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
@@ -76,7 +79,7 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
             command.Transaction = transaction;
             // hashtextextended maps the name onto the 64-bit advisory lock space; a collision between two
             // names only serialises them needlessly, it cannot let two holders of one name in.
-            command.CommandText = "SELECT pg_advisory_xact_lock(hashtextextended(@lock_name, 0))";
+            command.CommandText = LockStatement;
             command.AddParameter("lock_name", lockName);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return transaction;

@@ -78,6 +78,9 @@ public sealed class SqliteClusterDatabase : IClusterDatabase
     }
 
     /// <inheritdoc />
+    public string LockStatement => string.Empty;
+
+    /// <inheritdoc />
     public ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, string? lockName, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -87,6 +87,8 @@ public sealed class JobNotificationTests(PostgresServer server)
         await gateway.Tenants.CreateTenantAsync(new Tenant("t-kill", "t-kill", 1, 10, 100));
         await using var silo = await InProcessSilo.StartAsync(connection, "worker-k", s_slowPoll);
         var listener = silo.Services.GetRequiredService<JobNotificationListener>();
+        // Kill the backend only once LISTEN has run: killed while still opening, the first connect never counts.
+        await WaitForConnectsAsync(listener, 1);
         var killed = await WaitForListenerAsync("worker-k", previousPid: null);
 
         await using (var admin = new NpgsqlConnection(server.AdminConnectionString))
@@ -100,12 +102,7 @@ public sealed class JobNotificationTests(PostgresServer server)
         var reopened = await WaitForListenerAsync("worker-k", previousPid: killed);
         Assert.NotEqual(killed, reopened);
         // The backend shows up while the connection opens; the listener counts it once LISTEN has run.
-        var waited = Stopwatch.StartNew();
-        while (listener.Connects < 2 && waited.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(20);
-        }
-
+        await WaitForConnectsAsync(listener, 2);
         Assert.Equal(2, listener.Connects);
         await Task.Delay(500);
 
@@ -132,6 +129,15 @@ public sealed class JobNotificationTests(PostgresServer server)
     }
 
     // The backend pid of the silo's listening connection once it is listening (and differs from previousPid).
+    private static async Task WaitForConnectsAsync(JobNotificationListener listener, int connects)
+    {
+        var waited = Stopwatch.StartNew();
+        while (listener.Connects < connects && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+    }
+
     private async Task<int> WaitForListenerAsync(string siloId, int? previousPid)
     {
         var deadline = Stopwatch.StartNew();
