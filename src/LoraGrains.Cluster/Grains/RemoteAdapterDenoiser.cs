@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json;
-using LoraGrains.Client;
 using LoraGrains.Cluster.Http;
 using LoraGrains.Cluster.Membership;
 using LoraGrains.Cluster.Runtime;
@@ -38,9 +35,8 @@ internal sealed class RemoteAdapterDenoiser(
         var started = Stopwatch.GetTimestamp();
         try
         {
-            using var request = PeerAddress.Request(HttpMethod.Post, peer.Address, "internal/v1/denoise");
-            request.Content = JsonContent.Create(
-                new DenoiseRequest(adapterId, scale, StateTensor.From(sample), StateTensor.From(timestep), StateTensor.From(textStates)), options: LoraGrainsJson.Options);
+            using var request = new DenoiseRequest(adapterId, scale, StateTensor.From(sample), StateTensor.From(timestep), StateTensor.From(textStates))
+                .ToHttp(peer.Address);
             request.Headers.Add(ClusterSecretAuthentication.Header, clusterSecret);
             // The pipeline's own thread (no synchronization context) waits: HTTP/2 has no synchronous send.
             using var response = http.SendAsync(request).GetAwaiter().GetResult();
@@ -51,8 +47,7 @@ internal sealed class RemoteAdapterDenoiser(
                 return null;
             }
 
-            using var body = response.Content.ReadAsStreamAsync().GetAwaiter().GetResult();
-            var noise = JsonSerializer.Deserialize<StateTensor>(body, LoraGrainsJson.Options) ?? throw new JsonException("empty answer");
+            var noise = TensorFrames.Decode(response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult(), 1)[0];
             var result = noise.ToTensor(device).To(sample.DType);
             RemotePasses++;
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));

@@ -33,7 +33,21 @@ public static class RequestBody
     public static async Task<T> ReadJsonAsync<T>(HttpRequest request, int limit, CancellationToken cancellationToken)
         where T : class
     {
+        using var buffer = await ReadAsync(request, limit, "application/json", cancellationToken).ConfigureAwait(false);
+        if (buffer.Length == 0)
+        {
+            throw new HttpApiException(400, "a JSON body is required", "body");
+        }
+
+        return await JsonSerializer.DeserializeAsync<T>(buffer, LoraGrainsJson.Options, cancellationToken).ConfigureAwait(false)
+            ?? throw new HttpApiException(400, "the JSON body must be an object, not null", "body");
+    }
+
+    /// <summary>The whole body, of media type <paramref name="contentType"/>; 413 past <paramref name="limit"/> bytes, 415 for another type.</summary>
+    public static async Task<MemoryStream> ReadAsync(HttpRequest request, int limit, string contentType, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(contentType);
         if (request.ContentLength > limit)
         {
             if (request.ContentLength <= limit + DrainLimit)
@@ -44,12 +58,12 @@ public static class RequestBody
             throw new HttpApiException(413, $"the request body is {request.ContentLength} bytes; the limit is {limit} bytes");
         }
 
-        if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        if (request.ContentType is { } type && !type.StartsWith(contentType, StringComparison.OrdinalIgnoreCase))
         {
-            throw new HttpApiException(415, $"expected Content-Type application/json, got '{type}'");
+            throw new HttpApiException(415, $"expected Content-Type {contentType}, got '{type}'");
         }
 
-        using var buffer = new MemoryStream();
+        var buffer = new MemoryStream(request.ContentLength is long length && length > 0 && length <= limit ? (int)length : 0);
         var chunk = new byte[16 * 1024];
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
@@ -63,13 +77,7 @@ public static class RequestBody
             buffer.Write(chunk, 0, read);
         }
 
-        if (buffer.Length == 0)
-        {
-            throw new HttpApiException(400, "a JSON body is required", "body");
-        }
-
         buffer.Position = 0;
-        return await JsonSerializer.DeserializeAsync<T>(buffer, LoraGrainsJson.Options, cancellationToken).ConfigureAwait(false)
-            ?? throw new HttpApiException(400, "the JSON body must be an object, not null", "body");
+        return buffer;
     }
 }

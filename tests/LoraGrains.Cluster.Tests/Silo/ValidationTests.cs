@@ -103,6 +103,25 @@ public sealed class ValidationTests(PostgresServer server)
 
         Assert.Equal("ok\n", await anonymous.GetStringAsync("healthz"));
         Assert.Contains("loragrains_claim_query_ms_count", await anonymous.GetStringAsync("metrics"), StringComparison.Ordinal);
+
+        // A malformed Composite pass from a peer: 400 naming what is wrong (the body is binary tensor frames).
+        async Task<(HttpStatusCode Status, string Text)> Denoise(byte[] body, string? adapter = "a", string? scale = "0.8")
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "internal/v1/denoise") { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(Grains.TensorFrames.ContentType);
+            request.Headers.Add("X-Cluster-Secret", SiloProcess.ClusterSecret);
+            if (adapter is not null) request.Headers.Add(Grains.DenoiseRequest.AdapterHeader, adapter);
+            if (scale is not null) request.Headers.Add(Grains.DenoiseRequest.ScaleHeader, scale);
+            using var response = await anonymous.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var (denoiseStatus, denoiseText) = await Denoise([0, 1, 2, 0, 0, 0, 0, 0, 0, 0]);
+        Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
+        Assert.Contains("three tensor frames", denoiseText, StringComparison.Ordinal);
+        (denoiseStatus, denoiseText) = await Denoise([], adapter: null);
+        Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
+        Assert.Contains(Grains.DenoiseRequest.AdapterHeader, denoiseText, StringComparison.Ordinal);
     }
 
     private static async Task<(HttpStatusCode Status, string Text)> SendChunked(HttpClient http, string path, byte[] body)

@@ -1,0 +1,86 @@
+using System.Buffers.Binary;
+using LoraGrains.Diffusion.Schedulers;
+using LoraGrains.Torch;
+
+namespace LoraGrains.Cluster.Grains;
+
+/// <summary>
+/// The binary body of silo-to-silo tensor calls (a Composite pass and its answer): per tensor one dtype byte, one rank
+/// byte, the dimensions as little-endian int64, then the raw little-endian elements. The elements travel as they are
+/// in memory — no base64, no JSON — so a step's fan-out costs little more than the copies themselves.
+/// </summary>
+public static class TensorFrames
+{
+    /// <summary>The media type of a body of tensor frames.</summary>
+    public const string ContentType = "application/x-loragrains-tensors";
+
+    /// <summary>Most dimensions a framed tensor may have.</summary>
+    public const int MaxRank = 8;
+
+    /// <summary>The frames of <paramref name="tensors"/>, in order.</summary>
+    public static byte[] Encode(IReadOnlyList<StateTensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var size = 0L;
+        foreach (var t in tensors)
+        {
+            if (t.Shape.Length > MaxRank) throw new ArgumentException($"a tensor of rank {t.Shape.Length} cannot be framed (at most {MaxRank})", nameof(tensors));
+            size += 2 + (8L * t.Shape.Length) + t.Data.Length;
+        }
+
+        var body = new byte[size];
+        var at = 0;
+        foreach (var t in tensors)
+        {
+            body[at++] = (byte)t.DType;
+            body[at++] = (byte)t.Shape.Length;
+            foreach (var dim in t.Shape)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(at), dim);
+                at += 8;
+            }
+
+            t.Data.CopyTo(body, at);
+            at += t.Data.Length;
+        }
+
+        return body;
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> tensors from <paramref name="body"/>.</summary>
+    /// <exception cref="FormatException">The body is not <paramref name="count"/> well-formed frames, with what is wrong.</exception>
+    public static StateTensor[] Decode(ReadOnlySpan<byte> body, int count)
+    {
+        var tensors = new StateTensor[count];
+        var at = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (body.Length - at < 2) throw new FormatException($"tensor {i}: the body ends before its header ({body.Length} bytes)");
+            var dtype = (DType)body[at];
+            if (!Enum.IsDefined(dtype)) throw new FormatException($"tensor {i}: unknown dtype code {body[at]}");
+            int rank = body[at + 1];
+            if (rank > MaxRank) throw new FormatException($"tensor {i}: rank {rank} is above the limit of {MaxRank}");
+            at += 2;
+            if (body.Length - at < 8L * rank) throw new FormatException($"tensor {i}: the body ends inside its shape");
+            var shape = new long[rank];
+            var elements = 1L;
+            for (var d = 0; d < rank; d++)
+            {
+                shape[d] = BinaryPrimitives.ReadInt64LittleEndian(body[at..]);
+                at += 8;
+                if (shape[d] < 0) throw new FormatException($"tensor {i}: dimension {d} is negative ({shape[d]})");
+                // Saturates just past the body length: an absurd shape is refused below instead of overflowing.
+                elements = shape[d] == 0 || elements == 0 ? 0 : elements > body.Length / shape[d] ? body.Length + 1L : elements * shape[d];
+            }
+
+            var bytes = Math.Min(elements, body.Length + 1L) * dtype.ElementSize();
+            if (body.Length - at < bytes)
+                throw new FormatException($"tensor {i}: shape [{string.Join(", ", shape)}] of {dtype} needs {bytes} bytes, {body.Length - at} are left");
+            tensors[i] = new StateTensor { DType = dtype, Shape = shape, Data = body.Slice(at, (int)bytes).ToArray() };
+            at += (int)bytes;
+        }
+
+        if (at != body.Length) throw new FormatException($"{body.Length - at} bytes follow the last of {count} tensors");
+        return tensors;
+    }
+}
