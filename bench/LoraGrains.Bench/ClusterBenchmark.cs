@@ -239,7 +239,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         var model = coordinator.Services.GetRequiredService<ModelHost>().Model;
         coordinator.Services.GetRequiredService<AdapterResidency>().EnsureAttached(hashes);
         var remote = new RemoteAdapterDenoiser(
-            coordinator.Services.GetRequiredService<SiloPeers>().Http, placement, BenchSilo.Secret, model.Device,
+            coordinator.Services.GetRequiredService<SiloPeers>().Http, placement, BenchSilo.Secret,
             coordinator.Services.GetRequiredService<SiloMetrics>(), NullLogger.Instance);
         double[] scales = [0.9, 0.6];
 
@@ -253,10 +253,16 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
             var overheadBefore = remote.OverheadMs;
             using var scope = TensorScope.Enter();
             Tensor? sum = null;
+            // As StableDiffusionPipeline's sequential Composite: every remote pass sent at once, then collected.
+            var pending = distributed ? remote.Start(hashes, scales, sample, timestep, states) : null;
             for (var a = 0; a < hashes.Length; a++)
             {
-                var noise = distributed ? remote.Denoise(hashes[a], scales[a], sample, timestep, states) ?? throw new InvalidOperationException("a peer declined a pass") : null;
-                if (noise is null)
+                Tensor noise;
+                if (pending?[a] is { } pass)
+                {
+                    noise = (pass.GetAwaiter().GetResult() ?? throw new InvalidOperationException("a peer declined a pass")).ToTensor(model.Device);
+                }
+                else
                 {
                     using var activation = AdapterActivation.Uniform([hashes[a]], [scales[a]]);
                     model.Adapters.Activate(LoraComponent.Unet, activation);
@@ -281,7 +287,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         report.AppendLine();
         report.AppendLine($"Latents (2,4,64,64) float32 (both guidance branches of a 512×512 image), text states (2,77,{model.UNet.Config.CrossAttentionDim[0]}), " +
             $"2 adapters, tiny UNet; each distributed pass is one HTTP/2 (h2c, prior knowledge) call to a peer silo's DenoiserGrain " +
-            $"({string.Join(", ", placement.Select(p => p.Value!.SiloId))}), passes in sequence as the pipeline makes them. " +
+            $"({string.Join(", ", placement.Select(p => p.Value!.SiloId))}), all passes of a step sent at once, as the pipeline sends them. " +
             $"{steps} steps of each kind, interleaved. Overhead per step = Σ over its passes of (round trip on the coordinator − the peer's own " +
             "time for the pass, from its Server-Timing header): serialisation, HTTP/2 transport and parsing on both sides. The difference of the " +
             "two step times also contains the peers' UNet time variance, which at this latent size is far larger than the overhead.");

@@ -77,6 +77,6 @@ public sealed class CompositionGrain(
         var live = await store.Membership.ListLiveAsync(o.DeadAfter, cancellationToken).ConfigureAwait(false);
         var placement = DenoiserPlacement.Place(generation.Adapters.Select(a => a.Id), live, o.SiloId);
         logger.LogInformation("Composite across silos: {Placement}", string.Join(", ", placement.Select(p => $"{p.Key[..12]}→{p.Value?.SiloId ?? "local"}")));
-        return new RemoteAdapterDenoiser(peers.Http, placement, secret, host.Model.Device, metrics, logger);
+        return new RemoteAdapterDenoiser(peers.Http, placement, secret, metrics, logger);
     }
 }

@@ -22,13 +22,16 @@ public sealed record DenoiseRequest(string AdapterHash, double Scale, StateTenso
     /// <summary>The header carrying the adapter's scale (invariant culture, round-trip format).</summary>
     public const string ScaleHeader = "X-LoraGrains-Scale";
 
-    /// <summary>Builds the HTTP request for this pass to the silo at <paramref name="peerAddress"/>.</summary>
-    public HttpRequestMessage ToHttp(string peerAddress)
+    /// <summary>
+    /// The HTTP request for a pass of <paramref name="adapterHash"/> to the silo at <paramref name="peerAddress"/>, whose
+    /// body is <paramref name="framedTensors"/> (sample, timestep, text states as <see cref="TensorFrames"/>; not copied).
+    /// </summary>
+    public static HttpRequestMessage ToHttp(string peerAddress, string adapterHash, double scale, byte[] framedTensors)
     {
         var request = Runtime.PeerAddress.Request(HttpMethod.Post, peerAddress, "internal/v1/denoise");
-        request.Headers.Add(AdapterHeader, AdapterHash);
-        request.Headers.Add(ScaleHeader, Scale.ToString("R", CultureInfo.InvariantCulture));
-        request.Content = new ByteArrayContent(TensorFrames.Encode([Sample, Timestep, TextStates]));
+        request.Headers.Add(AdapterHeader, adapterHash);
+        request.Headers.Add(ScaleHeader, scale.ToString("R", CultureInfo.InvariantCulture));
+        request.Content = new ByteArrayContent(framedTensors);
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(TensorFrames.ContentType);
         return request;
     }

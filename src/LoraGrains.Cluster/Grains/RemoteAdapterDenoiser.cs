@@ -11,35 +11,71 @@ using Microsoft.Extensions.Logging;
 namespace LoraGrains.Cluster.Grains;
 
 /// <summary>
-/// The coordinator's side of Composite across silos: each adapter's pass goes to the <see cref="DenoiserGrain"/> of the
-/// peer <see cref="DenoiserPlacement"/> chose; a pass that fails (peer busy, gone, slow) runs locally instead, so the
-/// result never depends on the peers being there. Called on the pipeline's own thread.
+/// The coordinator's side of Composite across silos: each step, every adapter's pass goes at once to the
+/// <see cref="DenoiserGrain"/> of the peer <see cref="DenoiserPlacement"/> chose (one encoded body shared by all of
+/// them); a pass that fails (peer busy, gone, slow) runs locally instead, so the result never depends on the peers
+/// being there.
 /// </summary>
 internal sealed class RemoteAdapterDenoiser(
-    HttpClient http, IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, Device device, SiloMetrics metrics, ILogger logger) : IAdapterDenoiser
+    HttpClient http, IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, SiloMetrics metrics, ILogger logger) : IAdapterDenoiser
 {
+    private readonly Lock _gate = new();
     private readonly HashSet<string> _givenUp = new(StringComparer.Ordinal);
+    private int _remotePasses;
+    private double _overheadMs;
+    private double _peerMs;
 
-    public int RemotePasses { get; private set; }
+    /// <summary>Passes answered by peers so far.</summary>
+    public int RemotePasses => Volatile.Read(ref _remotePasses);
 
     /// <summary>Total of the passes' round trips minus the peers' own time for them (see <see cref="SiloEndpoints.DenoiseTiming"/>), in ms.</summary>
-    public double OverheadMs { get; private set; }
-
-    public Tensor? Denoise(string adapterId, double scale, Tensor sample, Tensor timestep, Tensor textStates)
+    public double OverheadMs
     {
-        if (!placement.TryGetValue(adapterId, out var peer) || peer is null || _givenUp.Contains(peer.SiloId))
+        get
         {
-            return null;
+            lock (_gate) return _overheadMs;
+        }
+    }
+
+    /// <summary>Total of the peers' own time for the passes they answered, in ms.</summary>
+    public double PeerMs
+    {
+        get
+        {
+            lock (_gate) return _peerMs;
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<Task<StateTensor?>?> Start(IReadOnlyList<string> adapterIds, IReadOnlyList<double> scales, Tensor sample, Tensor timestep, Tensor textStates)
+    {
+        ArgumentNullException.ThrowIfNull(adapterIds);
+        ArgumentNullException.ThrowIfNull(scales);
+        var passes = new Task<StateTensor?>?[adapterIds.Count];
+        byte[]? body = null;
+        for (var i = 0; i < adapterIds.Count; i++)
+        {
+            if (!placement.TryGetValue(adapterIds[i], out var peer) || peer is null || GivenUp(peer.SiloId))
+            {
+                continue;
+            }
+
+            // One body for every pass of the step: only the adapter and its scale (headers) differ.
+            body ??= TensorFrames.Encode([StateTensor.From(sample), StateTensor.From(timestep), StateTensor.From(textStates)]);
+            passes[i] = SendAsync(peer, adapterIds[i], scales[i], body);
         }
 
+        return passes;
+    }
+
+    private async Task<StateTensor?> SendAsync(SiloRecord peer, string adapterId, double scale, byte[] body)
+    {
         var started = Stopwatch.GetTimestamp();
         try
         {
-            using var request = new DenoiseRequest(adapterId, scale, StateTensor.From(sample), StateTensor.From(timestep), StateTensor.From(textStates))
-                .ToHttp(peer.Address);
+            using var request = DenoiseRequest.ToHttp(peer.Address, adapterId, scale, body);
             request.Headers.Add(ClusterSecretAuthentication.Header, clusterSecret);
-            // The pipeline's own thread (no synchronization context) waits: HTTP/2 has no synchronous send.
-            using var response = http.SendAsync(request).GetAwaiter().GetResult();
+            using var response = await http.SendAsync(request).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
@@ -47,31 +83,40 @@ internal sealed class RemoteAdapterDenoiser(
                 return null;
             }
 
-            var noise = TensorFrames.Decode(response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult(), 1)[0];
-            var result = noise.ToTensor(device).To(sample.DType);
-            RemotePasses++;
+            var noise = TensorFrames.Decode(await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false), 1)[0];
+            Interlocked.Increment(ref _remotePasses);
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
-            if (PeerMs(response) is { } peerMs)
+            if (PeerTime(response) is { } peerMs)
             {
                 var overhead = Stopwatch.GetElapsedTime(started).TotalMilliseconds - peerMs;
-                OverheadMs += overhead;
+                lock (_gate)
+                {
+                    _overheadMs += overhead;
+                    _peerMs += peerMs;
+                }
+
                 metrics.RemotePassOverhead.Record(overhead);
             }
 
-            return result;
+            return noise;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A peer that cannot be reached is not asked again during this run.
-            _givenUp.Add(peer.SiloId);
+            lock (_gate) _givenUp.Add(peer.SiloId);
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
             logger.LogWarning("Peer {Silo} unreachable for Composite passes ({Error}); running them locally", peer.SiloId, e.Message);
             return null;
         }
     }
 
+    private bool GivenUp(string siloId)
+    {
+        lock (_gate) return _givenUp.Contains(siloId);
+    }
+
     // The peer's own time for the pass, from its Server-Timing header ("denoise;dur=12.345"); null when absent.
-    private static double? PeerMs(HttpResponseMessage response)
+    private static double? PeerTime(HttpResponseMessage response)
     {
         if (!response.Headers.TryGetValues("Server-Timing", out var values))
         {

@@ -1,18 +1,24 @@
+using LoraGrains.Diffusion.Schedulers;
 using LoraGrains.Torch;
 
 namespace LoraGrains.Diffusion.Pipeline;
 
 /// <summary>
-/// Evaluates the UNet's noise prediction with exactly one adapter active somewhere else (a peer silo holding the
-/// adapter), for sequential Composite. Returning <see langword="null"/> makes the pipeline evaluate it locally.
+/// Evaluates UNet noise predictions with exactly one adapter active somewhere else (peer silos holding the adapters),
+/// for sequential Composite: every remote pass of a step is sent at once, and the pipeline computes the local ones
+/// while they run.
 /// </summary>
 public interface IAdapterDenoiser
 {
-    /// <summary>The noise prediction of <paramref name="sample"/> with only <paramref name="adapterId"/> active at <paramref name="scale"/>, or <see langword="null"/>.</summary>
-    /// <param name="adapterId">The adapter (its id in the model's adapter set).</param>
-    /// <param name="scale">Its effective scale at this step (user weight × schedule × LoRA scale).</param>
+    /// <summary>
+    /// Starts the passes that run elsewhere. Returns one entry per adapter: <see langword="null"/> when the pipeline
+    /// should evaluate that adapter itself, else the pass in flight, whose result is the noise prediction or
+    /// <see langword="null"/> when the peer could not do it after all (the pipeline then evaluates it itself).
+    /// </summary>
+    /// <param name="adapterIds">The step's adapters (their ids in the model's adapter set).</param>
+    /// <param name="scales">Their effective scales at this step (user weight × schedule × LoRA scale).</param>
     /// <param name="sample">The scaled model input, both guidance branches on the batch axis.</param>
     /// <param name="timestep">The timestep (a scalar tensor).</param>
     /// <param name="textStates">The text encoder states of the branches.</param>
-    Tensor? Denoise(string adapterId, double scale, Tensor sample, Tensor timestep, Tensor textStates);
+    IReadOnlyList<Task<StateTensor?>?> Start(IReadOnlyList<string> adapterIds, IReadOnlyList<double> scales, Tensor sample, Tensor timestep, Tensor textStates);
 }

@@ -227,20 +227,32 @@ public sealed class StableDiffusionPipeline
         }
         else
         {
-            Tensor? sum = null;
             var sample = guided ? Torch.Torch.Cat([input, input]) : input;
+            // Remote passes first, all at once; the local ones run here meanwhile; then the remote answers are collected.
+            var remote = adapterDenoiser?.Start(ids, scales, sample, timestep, textStates);
+            var noises = new Tensor?[n];
+            Tensor Local(int a)
+            {
+                using var activation = AdapterActivation.Uniform([ids[a]], [scales[a]]);
+                model.Adapters.Activate(LoraComponent.Unet, activation);
+                return model.UNet.Forward(sample, timestep, textStates);
+            }
+
             for (var a = 0; a < n; a++)
             {
-                var noise = adapterDenoiser?.Denoise(ids[a], scales[a], sample, timestep, textStates);
-                if (noise is null)
-                {
-                    using var activation = AdapterActivation.Uniform([ids[a]], [scales[a]]);
-                    model.Adapters.Activate(LoraComponent.Unet, activation);
-                    noise = model.UNet.Forward(sample, timestep, textStates);
-                }
-
-                sum = sum is null ? noise : sum + noise;
+                if (remote?[a] is null) noises[a] = Local(a);
             }
+
+            for (var a = 0; a < n; a++)
+            {
+                if (remote?[a] is not { } pending) continue;
+                // The pipeline's own thread (no synchronization context) waits for the peer.
+                var answer = pending.GetAwaiter().GetResult();
+                noises[a] = answer is not null && answer.Shape.AsSpan().SequenceEqual(sample.Shape) ? answer.ToTensor(model.Device).To(sample.DType) : Local(a);
+            }
+
+            Tensor? sum = null;
+            foreach (var noise in noises) sum = sum is null ? noise! : sum + noise!;
 
             model.Adapters.Deactivate(LoraComponent.Unet);
             var mean = sum! / n;

@@ -54,7 +54,7 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var metrics = new SiloMetrics(services.GetRequiredService<IMeterFactory>());
         using var http = new HttpClient();
-        var remote = new RemoteAdapterDenoiser(http, placement, SiloProcess.ClusterSecret, model.Device, metrics, NullLogger.Instance);
+        var remote = new RemoteAdapterDenoiser(http, placement, SiloProcess.ClusterSecret, metrics, NullLogger.Instance);
         var spread = new FinalLatents();
         new StableDiffusionPipeline(model, remote).Generate(request, observer: spread);
 
