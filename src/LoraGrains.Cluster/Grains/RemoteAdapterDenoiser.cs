@@ -24,6 +24,7 @@ internal sealed class RemoteAdapterDenoiser(
     private int _remotePasses;
     private double _overheadMs;
     private double _peerMs;
+    private List<double> _peerTimes = [];
 
     /// <summary>Passes answered by peers so far.</summary>
     public int RemotePasses => Volatile.Read(ref _remotePasses);
@@ -43,6 +44,17 @@ internal sealed class RemoteAdapterDenoiser(
         get
         {
             lock (_gate) return _peerMs;
+        }
+    }
+
+    /// <summary>The peers' own times (ms) for the passes answered since the last call, for measuring a step's critical path.</summary>
+    public IReadOnlyList<double> TakePeerTimes()
+    {
+        lock (_gate)
+        {
+            var times = _peerTimes;
+            _peerTimes = [];
+            return times;
         }
     }
 
@@ -93,6 +105,7 @@ internal sealed class RemoteAdapterDenoiser(
                 {
                     _overheadMs += overhead;
                     _peerMs += peerMs;
+                    _peerTimes.Add(peerMs);
                 }
 
                 metrics.RemotePassOverhead.Record(overhead);
