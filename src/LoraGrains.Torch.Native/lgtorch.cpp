@@ -716,15 +716,9 @@ int lg_repeat_interleave(lg_tensor a, int64_t repeats, int64_t dim, lg_tensor* o
   return guarded([&] { Out(out, at::repeat_interleave(T(a), repeats, dim)); });
 }
 
-int lg_to(lg_tensor a, int dtype, int device_type, int device_index, int copy, lg_tensor* out) {
+int lg_to(lg_tensor a, int dtype, int device_type, int device_index, int copy, int non_blocking, lg_tensor* out) {
   return guarded([&] {
-    Out(out, T(a).to(Options(dtype, device_type, device_index), /*non_blocking=*/false, copy != 0));
-  });
-}
-
-int lg_to_non_blocking(lg_tensor a, int dtype, int device_type, int device_index, lg_tensor* out) {
-  return guarded([&] {
-    Out(out, T(a).to(Options(dtype, device_type, device_index), /*non_blocking=*/true, /*copy=*/true));
+    Out(out, T(a).to(Options(dtype, device_type, device_index), non_blocking != 0, copy != 0));
   });
 }
 

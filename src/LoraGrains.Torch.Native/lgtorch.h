@@ -124,9 +124,8 @@ LG_API int lg_stack(const lg_tensor* tensors, int n, int64_t dim, lg_tensor* out
 LG_API int lg_chunk(lg_tensor a, int64_t chunks, int64_t dim, lg_tensor* outs, int max_out, int* nout);
 LG_API int lg_split(lg_tensor a, const int64_t* sizes, int nsizes, int64_t dim, lg_tensor* outs);
 LG_API int lg_repeat_interleave(lg_tensor a, int64_t repeats, int64_t dim, lg_tensor* out);
-LG_API int lg_to(lg_tensor a, int dtype, int device_type, int device_index, int copy, lg_tensor* out);
-/* lg_to with non_blocking: asynchronous (ordered on the current stream) when copying pinned host memory to CUDA; always a copy */
-LG_API int lg_to_non_blocking(lg_tensor a, int dtype, int device_type, int device_index, lg_tensor* out);
+/* non_blocking: asynchronous (ordered on the current stream) when copying pinned host memory to CUDA */
+LG_API int lg_to(lg_tensor a, int dtype, int device_type, int device_index, int copy, int non_blocking, lg_tensor* out);
 /* A page-locked (pinned) copy of a CPU tensor; needs CUDA (a CPU-only libtorch has no pinned-memory allocator) */
 LG_API int lg_pin_memory(lg_tensor a, lg_tensor* out);
 /* *out = 1 when the tensor's memory is page-locked host memory; always 0 without CUDA */

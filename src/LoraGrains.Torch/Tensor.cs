@@ -195,7 +195,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Copies the raw little-endian bytes of all elements (moved to the CPU, row-major) into <paramref name="destination"/>.</summary>
     public void CopyBytesTo(Span<byte> destination)
     {
-        var needed = NumEl * DType.ElementSize();
+        var needed = ByteSize;
         if (destination.Length != needed)
             throw new ArgumentException($"destination has {destination.Length} bytes, tensor has {needed}");
         fixed (byte* p = destination)
@@ -225,17 +225,13 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>A new tensor of <paramref name="type"/>.</summary>
     public Tensor To(DType type, bool copy = false) => To(Device, type, copy);
 
-    /// <summary>A new tensor of <paramref name="type"/> on <paramref name="target"/>.</summary>
-    public Tensor To(Device target, DType type, bool copy = false) =>
-        Wrap(NativeMethods.lg_to(Handle, (int)type, (int)target.Type, target.Index, copy ? 1 : 0, out var r), r);
-
     /// <summary>
-    /// A copy of <paramref name="type"/> on <paramref name="target"/>, made without waiting when the source is pinned host
-    /// memory and the target a CUDA device (the copy is queued on the current stream, before any later work on it);
-    /// otherwise the same as a synchronous copy.
+    /// A new tensor of <paramref name="type"/> on <paramref name="target"/>. With <paramref name="nonBlocking"/>, a copy
+    /// from pinned host memory to a CUDA device is made without waiting (queued on the current stream, before any later
+    /// work on it); otherwise it changes nothing.
     /// </summary>
-    public Tensor ToNonBlocking(Device target, DType type) =>
-        Wrap(NativeMethods.lg_to_non_blocking(Handle, (int)type, (int)target.Type, target.Index, out var r), r);
+    public Tensor To(Device target, DType type, bool copy = false, bool nonBlocking = false) =>
+        Wrap(NativeMethods.lg_to(Handle, (int)type, (int)target.Type, target.Index, copy ? 1 : 0, nonBlocking ? 1 : 0, out var r), r);
 
     /// <summary>A page-locked (pinned) host copy of this CPU tensor, from which CUDA copies are fast and can be asynchronous.</summary>
     /// <exception cref="TorchException">The tensor is not on the CPU, or CUDA is not available (pinning needs the CUDA host allocator).</exception>

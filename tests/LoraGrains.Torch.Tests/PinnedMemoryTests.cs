@@ -24,7 +24,7 @@ public sealed class PinnedMemoryTests
     {
         using var scope = TensorScope.Enter();
         var t = Ref.Seq([4, 3], 5);
-        var copy = t.ToNonBlocking(Device.Cpu, DType.Float32);
+        var copy = t.To(Device.Cpu, DType.Float32, copy: true, nonBlocking: true);
         Assert.True(copy.ContentEquals(t));
         copy.Fill(0);
         Assert.False(copy.ContentEquals(t));   // a copy, never a view of the source
@@ -42,7 +42,7 @@ public sealed class PinnedMemoryTests
         Assert.True(pinned.IsPinned);
         Assert.False(t.IsPinned);
         Assert.Equal(Device.Cpu, pinned.Device);
-        var gpu = pinned.ToNonBlocking(Device.Cuda(), DType.Float16);
+        var gpu = pinned.To(Device.Cuda(), DType.Float16, copy: true, nonBlocking: true);
         var back = gpu.To(Device.Cpu, DType.Float32);      // ordered after the asynchronous copy on the same stream
         Assert.True(back.ContentEquals(t.To(DType.Float16).To(DType.Float32)));
         Assert.Throws<TorchException>(() => gpu.PinMemory());

@@ -61,7 +61,7 @@ public sealed class LoraAdapter : IDisposable
     public LoraAdapter To(Device device, DType dtype, bool nonBlocking = false)
     {
         if (!dtype.IsFloatingPoint()) throw new ArgumentException($"LoRA weights need a floating-point dtype, not {dtype}", nameof(dtype));
-        return Copy(t => nonBlocking ? t.ToNonBlocking(device, dtype) : t.To(device, dtype, copy: true));
+        return Copy(t => t.To(device, dtype, copy: true, nonBlocking));
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ public sealed record StateTensor
     public static StateTensor From(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var data = new byte[tensor.NumEl * tensor.DType.ElementSize()];
+        var data = new byte[tensor.ByteSize];
         tensor.CopyBytesTo(data);
         return new StateTensor { DType = tensor.DType, Shape = tensor.Shape, Data = data };
     }

@@ -86,8 +86,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int lg_chunk(TensorHandle a, long chunks, long dim, nint* outs, int maxOut, out int nout);
     [LibraryImport(Lib)] internal static partial int lg_split(TensorHandle a, long* sizes, int nsizes, long dim, nint* outs);
     [LibraryImport(Lib)] internal static partial int lg_repeat_interleave(TensorHandle a, long repeats, long dim, out nint result);
-    [LibraryImport(Lib)] internal static partial int lg_to(TensorHandle a, int dtype, int deviceType, int deviceIndex, int copy, out nint result);
-    [LibraryImport(Lib)] internal static partial int lg_to_non_blocking(TensorHandle a, int dtype, int deviceType, int deviceIndex, out nint result);
+    [LibraryImport(Lib)] internal static partial int lg_to(TensorHandle a, int dtype, int deviceType, int deviceIndex, int copy, int nonBlocking, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_pin_memory(TensorHandle a, out nint result);
     [LibraryImport(Lib)] internal static partial int lg_tensor_is_pinned(TensorHandle t, out int result);
     [LibraryImport(Lib)] internal static partial int lg_contiguous_format(TensorHandle a, int format, out nint result);

@@ -36,7 +36,7 @@ public static class SafetensorsWriter
             long offset = 0;
             foreach (var (name, t) in list)
             {
-                var bytes = t.NumEl * t.DType.ElementSize();
+                var bytes = t.ByteSize;
                 json.WriteStartObject(name);
                 json.WriteString("dtype", SafetensorsDType.Name(t.DType));
                 json.WriteStartArray("shape");
@@ -68,7 +68,7 @@ public static class SafetensorsWriter
                 for (var i = header.Length; i < padded; i++) file.WriteByte((byte)' ');
                 foreach (var (_, t) in list)
                 {
-                    var buffer = new byte[t.NumEl * t.DType.ElementSize()];
+                    var buffer = new byte[t.ByteSize];
                     t.CopyBytesTo(buffer);
                     file.Write(buffer);
                 }
