@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using LoraGrains.Cluster.Runtime;
 using Npgsql;
 
 namespace LoraGrains.Bench;
@@ -49,10 +48,7 @@ internal sealed class BenchPostgres : IAsyncDisposable
         if (asRoot) await RunAsync("chown", ["-R", $"{SuperUser}:{SuperUser}", root], asPostgres: false);
         var data = Path.Combine(root, "data");
         await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", SuperUser, "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"], asRoot);
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        var port = LoopbackPort.Free();
         var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200";
         await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60", "-o", options, "start"], asRoot);
         var server = new BenchPostgres(root, bin, port);

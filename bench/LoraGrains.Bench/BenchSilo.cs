@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using LoraGrains.Cluster.Runtime;
 using LoraGrains.Cluster.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -42,8 +40,8 @@ internal sealed class BenchSilo : IAsyncDisposable
             DataDirectory = dataDirectory,
             DatabaseProvider = ClusterDatabaseProvider.PostgreSql,
             ConnectionString = connectionString,
-            Urls = $"http://127.0.0.1:{FreePort()}",
-            PeerUrls = $"http://127.0.0.1:{FreePort()}",
+            Urls = $"http://127.0.0.1:{LoopbackPort.Free()}",
+            PeerUrls = $"http://127.0.0.1:{LoopbackPort.Free()}",
             ClusterSecret = Secret,
             RunJobs = runJobs,
             Threads = threads,
@@ -60,12 +58,5 @@ internal sealed class BenchSilo : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

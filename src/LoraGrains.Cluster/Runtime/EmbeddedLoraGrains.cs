@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using LoraGrains.Client;
 using LoraGrains.Cluster.Storage;
 using LoraGrains.Cluster.Tenancy;
@@ -40,12 +38,7 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<EmbeddedLoraGrains> StartAsync(string dataDirectory, Action<SiloOptions>? configure = null, CancellationToken cancellationToken = default)
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = LoopbackPort.Free();
 
         var options = new SiloOptions
         {

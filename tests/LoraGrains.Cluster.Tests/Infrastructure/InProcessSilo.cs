@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using LoraGrains.Cluster.Runtime;
 using LoraGrains.Cluster.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -28,12 +26,7 @@ public sealed class InProcessSilo : IAsyncDisposable
     /// <summary>Builds and starts a silo that claims jobs, polling every <paramref name="pollInterval"/>.</summary>
     public static async Task<InProcessSilo> StartAsync(string connectionString, string siloId, TimeSpan pollInterval)
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = LoopbackPort.Free();
 
         var data = Path.Combine(Path.GetTempPath(), $"lg-inproc-{Guid.NewGuid():N}");
         var app = await SiloHost.BuildAsync(new SiloOptions

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using LoraGrains.Cluster.Runtime;
 using Npgsql;
 
 namespace LoraGrains.Cluster.Tests.Infrastructure;
@@ -49,7 +48,7 @@ public sealed class PostgresServer : IAsyncLifetime
         Exception? last = null;
         for (var attempt = 0; attempt < 3 && !_started; attempt++)
         {
-            Port = FreeLoopbackPort();
+            Port = LoopbackPort.Free();
             try
             {
                 // fsync off: the tests check behaviour, not crash durability, and must stay fast on shared cores.
@@ -120,13 +119,6 @@ public sealed class PostgresServer : IAsyncLifetime
             : throw new InvalidOperationException(
                 "PostgreSQL server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql/<version>/bin. " +
                 "The cluster tests need them: run `bash deploy/setup-debian.sh` (it installs the 'postgresql' package).");
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private Task RunServerToolAsync(string tool, IReadOnlyList<string> arguments) =>

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using LoraGrains.Cluster.Runtime;
 
 namespace LoraGrains.Cluster.Tests.Infrastructure;
 
@@ -45,8 +45,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
     /// <summary>Starts a silo and waits until <c>/readyz</c> answers 200.</summary>
     public static async Task<SiloProcess> StartAsync(string siloId, string connectionString, string dataDirectory, params string[] extra)
     {
-        var port = FreeLoopbackPort();
-        var peerPort = FreeLoopbackPort();
+        var port = LoopbackPort.Free();
+        var peerPort = LoopbackPort.Free();
         var address = new Uri($"http://127.0.0.1:{port}/");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -152,13 +152,6 @@ public sealed partial class SiloProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

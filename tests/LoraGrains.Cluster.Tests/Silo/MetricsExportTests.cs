@@ -1,7 +1,7 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using LoraGrains.Client;
+using LoraGrains.Cluster.Runtime;
 using LoraGrains.Cluster.Tests.Infrastructure;
 
 namespace LoraGrains.Cluster.Tests.Silo;
@@ -13,12 +13,7 @@ public sealed class MetricsExportTests(PostgresServer server)
     [Fact]
     public async Task Silo_pushes_its_metrics_over_otlp_http()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = LoopbackPort.Free();
 
         using var collector = new HttpListener();
         collector.Prefixes.Add($"http://127.0.0.1:{port}/");
