@@ -155,6 +155,14 @@ internal static class BenchSupport
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
+    /// <summary>The nearest-rank percentile <paramref name="p"/> (0–100).</summary>
+    public static double Percentile(IReadOnlyCollection<double> values, double p)
+    {
+        var sorted = values.Order().ToArray();
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+
     /// <summary>This process's user and system CPU time so far, in seconds (all threads).</summary>
     public static (double User, double System) CpuSeconds()
     {

@@ -135,7 +135,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
                 after.Add(Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
             }
 
-            report.AppendLine($"| {label} | {F(Percentile(total, 50))} | {F(Percentile(total, 99))} | {F(total.Max())} | {F(Percentile(submit, 50))} | {F(Percentile(after, 50))} | {F(Percentile(after, 99))} | {F(Percentile(claim, 50))} |");
+            report.AppendLine($"| {label} | {F(BenchSupport.Percentile(total, 50))} | {F(BenchSupport.Percentile(total, 99))} | {F(total.Max())} | {F(BenchSupport.Percentile(submit, 50))} | {F(BenchSupport.Percentile(after, 50))} | {F(BenchSupport.Percentile(after, 99))} | {F(BenchSupport.Percentile(claim, 50))} |");
         }
 
         report.AppendLine();
@@ -197,7 +197,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
                 var seconds = watch.Elapsed.TotalSeconds;
                 if (done != submitted) throw new InvalidOperationException($"claimed {done} of {submitted} jobs");
                 var times = claimTimes.ToList();
-                report.AppendLine($"| {k} | {done / seconds:F0} | {F(Percentile(times, 50))} | {F(Percentile(times, 99))} | {submitsPerSecond:F0} |");
+                report.AppendLine($"| {k} | {done / seconds:F0} | {F(BenchSupport.Percentile(times, 50))} | {F(BenchSupport.Percentile(times, 99))} | {submitsPerSecond:F0} |");
             }
             finally
             {
@@ -304,11 +304,11 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         report.AppendLine();
         report.AppendLine("| step | p50 ms | p99 ms |");
         report.AppendLine("|---|---:|---:|");
-        report.AppendLine($"| local (2 UNet passes) | {F(Percentile(localMs, 50))} | {F(Percentile(localMs, 99))} |");
-        report.AppendLine($"| distributed (2 passes on peers) | {F(Percentile(distributedMs, 50))} | {F(Percentile(distributedMs, 99))} |");
-        report.AppendLine($"| distributed − local, same round | {F(Percentile(difference, 50))} | {F(Percentile(difference, 99))} |");
-        report.AppendLine($"| **fan-out overhead per step** (distributed step − its slowest pass on a peer) | **{F(Percentile(added, 50))}** | **{F(Percentile(added, 99))}** |");
-        report.AppendLine($"| transport per pass (round trip − peer time, summed over the step / passes) | {F(Percentile(overhead, 50) / hashes.Length)} | {F(Percentile(overhead, 99) / hashes.Length)} |");
+        report.AppendLine($"| local (2 UNet passes) | {F(BenchSupport.Percentile(localMs, 50))} | {F(BenchSupport.Percentile(localMs, 99))} |");
+        report.AppendLine($"| distributed (2 passes on peers) | {F(BenchSupport.Percentile(distributedMs, 50))} | {F(BenchSupport.Percentile(distributedMs, 99))} |");
+        report.AppendLine($"| distributed − local, same round | {F(BenchSupport.Percentile(difference, 50))} | {F(BenchSupport.Percentile(difference, 99))} |");
+        report.AppendLine($"| **fan-out overhead per step** (distributed step − its slowest pass on a peer) | **{F(BenchSupport.Percentile(added, 50))}** | **{F(BenchSupport.Percentile(added, 99))}** |");
+        report.AppendLine($"| transport per pass (round trip − peer time, summed over the step / passes) | {F(BenchSupport.Percentile(overhead, 50) / hashes.Length)} | {F(BenchSupport.Percentile(overhead, 99) / hashes.Length)} |");
         report.AppendLine();
         _ = peer2;
     }
@@ -366,14 +366,6 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         GC.WaitForPendingFinalizers();
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         return (GC.GetTotalMemory(forceFullCollection: true), BenchSupport.StatusMiB("VmRSS"));
-    }
-
-    /// <summary>The nearest-rank percentile.</summary>
-    private static double Percentile(IReadOnlyCollection<double> values, double p)
-    {
-        var sorted = values.Order().ToArray();
-        var rank = (int)Math.Ceiling(p / 100 * sorted.Length);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
     }
 
     private static string F(double ms) => ms.ToString(ms >= 100 ? "F0" : "F2", CultureInfo.InvariantCulture);

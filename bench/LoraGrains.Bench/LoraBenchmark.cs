@@ -162,9 +162,8 @@ internal sealed class LoraBenchmark : IBenchmarkGroup
         var rows = new List<string>();
         void Row(string change, double[] us, bool targeted = true)
         {
-            var sorted = us.Order().ToArray();
             var median = BenchSupport.Median(us);
-            var p90 = sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(0.9 * sorted.Length) - 1)];
+            var p90 = BenchSupport.Percentile(us, 90);
             rows.Add(string.Create(CultureInfo.InvariantCulture,
                 $"| {attached} | {change} | {median:F0} | {p90:F0} | {us.Length} | {(targeted ? "< 1000 µs" : "none (once per run)")} | {(targeted ? (median < 1000 ? "yes" : "no") : "n/a")} | {load} |"));
             Console.Error.WriteLine($"lora switch ({attached}): {change}: {median:F0} µs");
