@@ -1,6 +1,8 @@
 using LoraGrains.Torch;
 
-namespace LoraGrains.Cluster.Tests.Infrastructure;
+namespace LoraGrains.Tests;
+
+// Compiled into every test project that has CUDA-only tests (linked from tests/Shared).
 
 /// <summary>
 /// A <see cref="FactAttribute"/> that skips, with the reason shown in the test report, when no CUDA device is usable.
