@@ -222,7 +222,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         var store = coordinator.Services.GetRequiredService<ClusterStore>();
         await store.Tenants.CreateTenantAsync(new Tenant("bench", "bench", 1, 16, 1000));
         var key = (await store.Tenants.CreateApiKeyAsync("bench")).Secret;
-        var loras = Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny", "loras");
+        var loras = Path.Combine(ModelHost.EmbeddedModelPath, "loras");
         string[] hashes;
         using (var client = new LoraGrainsClient(peer1.Address, key))
         {

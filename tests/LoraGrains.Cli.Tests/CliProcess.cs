@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LoraGrains.Cluster.Runtime;
 
 namespace LoraGrains.Cli.Tests;
 
@@ -31,5 +32,5 @@ internal static class CliProcess
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
-    public static string FixtureLora(string name) => Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny", "loras", name + ".safetensors");
+    public static string FixtureLora(string name) => Path.Combine(ModelHost.EmbeddedModelPath, "loras", name + ".safetensors");
 }

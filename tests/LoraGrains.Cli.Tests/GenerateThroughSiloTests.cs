@@ -1,4 +1,5 @@
 using System.Text;
+using LoraGrains.Cluster.Runtime;
 using LoraGrains.Diffusion.Composition;
 using LoraGrains.Diffusion.Lora;
 using LoraGrains.Diffusion.Pipeline;
@@ -100,7 +101,7 @@ public sealed class GenerateThroughSiloTests : IDisposable
     private static IReadOnlyList<byte[]> Direct(GenerationRequest request, params string[] loras)
     {
         Torch.Torch.NumThreads = 1;
-        using var model = StableDiffusionModel.Load(Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny"), new ModelLoadOptions { Device = Device.Cpu });
+        using var model = StableDiffusionModel.Load(ModelHost.EmbeddedModelPath, new ModelLoadOptions { Device = Device.Cpu });
         var adapters = loras.Select(l => LoraAdapter.Load(l, model.Targets, model.Device, model.DType)).ToList();
         try
         {

@@ -169,7 +169,7 @@ internal static class GenerateCommand
     // The text encoder sees 77 tokens; say so when a prompt is cut, with the tokenizer the silo's model uses.
     private static void WarnIfTruncated(string? tokenizer, string? modelPath, string prompt, string? negative)
     {
-        var embedded = Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny", "tokenizer");
+        var embedded = Path.Combine(ModelHost.EmbeddedModelPath, "tokenizer");
         var directory = tokenizer ?? (modelPath is null || File.Exists(modelPath) ? embedded : Path.Combine(modelPath, "tokenizer"));
         if (!Directory.Exists(directory)) return;
         var clip = Diffusion.Text.ClipTokenizer.FromDirectory(directory);

@@ -13,6 +13,12 @@ public sealed class ModelHost : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>
+    /// The embedded default model (a tiny, randomly initialised SD 1.x shipped beside the binaries), used when no model
+    /// path is configured; its tokenizer also serves single-file checkpoints, which carry none.
+    /// </summary>
+    public static string EmbeddedModelPath => Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny");
+
     /// <summary>Loads the configured model.</summary>
     public ModelHost(IOptions<SiloOptions> options, ILogger<ModelHost> logger)
     {
@@ -23,7 +29,7 @@ public sealed class ModelHost : IDisposable
             Torch.Torch.NumThreads = threads;
         }
 
-        var embedded = Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny");
+        var embedded = EmbeddedModelPath;
         var path = o.ModelPath ?? embedded;
         var single = File.Exists(path);
         Model = StableDiffusionModel.Load(path, new ModelLoadOptions

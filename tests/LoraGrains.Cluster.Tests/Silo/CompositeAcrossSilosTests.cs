@@ -33,7 +33,7 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         Assert.StartsWith("h2c://127.0.0.1:", placement[a.Hash]!.Address, StringComparison.Ordinal);
 
         Torch.Torch.NumThreads = 1;
-        using var model = StableDiffusionModel.Load(Path.Combine(AppContext.BaseDirectory, "models", "sd-tiny"));
+        using var model = StableDiffusionModel.Load(ModelHost.EmbeddedModelPath);
         using var loraA = LoraAdapter.Load(TestAdapters.LoraA, model.Targets, model.Device, model.DType);
         using var loraB = LoraAdapter.Load(TestAdapters.LoraB, model.Targets, model.Device, model.DType);
         model.Adapters.Attach(a.Hash, loraA);
