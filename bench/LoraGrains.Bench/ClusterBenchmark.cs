@@ -10,6 +10,7 @@ using LoraGrains.Cluster.Runtime;
 using LoraGrains.Cluster.Storage;
 using LoraGrains.Cluster.Tenancy;
 using LoraGrains.Diffusion.Lora;
+using LoraGrains.Testing;
 using LoraGrains.Torch;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -51,7 +52,8 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         Torch.NumThreads = o.Threads;
         var report = new StringBuilder();
         Console.Error.WriteLine("cluster: starting PostgreSQL on loopback");
-        await using var postgres = await BenchPostgres.StartAsync();
+        // fsync off: the runtime's round trips and CPU are measured, not the disk.
+        await using var postgres = await PrivatePostgres.StartAsync(["fsync=off", "full_page_writes=off", "max_connections=200"], "Command Timeout=60");
         var data = Directory.CreateTempSubdirectory("loragrains-bench-cluster-");
         try
         {
@@ -66,18 +68,18 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         }
 
         report.AppendLine(BenchSupport.MachineInfo(o.Threads, peerTorch: null));
-        report.AppendLine($"- database: {postgres.Version}");
+        report.AppendLine($"- database: {postgres.Version} (loopback, fsync off)");
         Console.Write(report.ToString());
         return 0;
     }
 
     // (a) One job at a time on an idle queue: submitted over HTTP through the worker silo itself or through a gateway
     // silo that runs no jobs; the claim moment is the worker's jobs-claimed counter, heard in-process.
-    private static async Task LatencyAsync(BenchOptions o, BenchPostgres postgres, string data, StringBuilder report)
+    private static async Task LatencyAsync(BenchOptions o, PrivatePostgres postgres, string data, StringBuilder report)
     {
         var samples = o.IterationsOr(200);
         var warmup = o.WarmupOr(10);
-        var connection = await postgres.CreateDatabaseAsync();
+        var connection = await postgres.CreateSchemaAsync("bench", "Maximum Pool Size=50");
         Console.Error.WriteLine($"cluster latency: 2 silos, {samples} submissions per path");
         await using var worker = await BenchSilo.StartAsync("worker", connection, data, runJobs: true, o.Threads);
         await using var gateway = await BenchSilo.StartAsync("gateway", connection, data, runJobs: false, o.Threads);
@@ -143,7 +145,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
 
     // (b) N jobs queued for 4 tenants, then K claimers — each with its own store (connection pool), like K silos — claim
     // and complete until the queue is empty; no model runs.
-    private static async Task ThroughputAsync(BenchOptions o, BenchPostgres postgres, StringBuilder report)
+    private static async Task ThroughputAsync(BenchOptions o, PrivatePostgres postgres, StringBuilder report)
     {
         var jobs = o.IterationsOr(2000);
         report.AppendLine("### Cluster: queue throughput");
@@ -158,7 +160,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         foreach (var k in Claimers)
         {
             Console.Error.WriteLine($"cluster throughput: {jobs} jobs, K = {k}");
-            var connection = await postgres.CreateDatabaseAsync();
+            var connection = await postgres.CreateSchemaAsync("bench", "Maximum Pool Size=50");
             var options = new ClusterStoreOptions { Provider = ClusterDatabaseProvider.PostgreSql, ConnectionString = connection };
             await using var admin = await ClusterStore.OpenAsync(options);
             string[] tenants = ["t0", "t1", "t2", "t3"];
@@ -210,11 +212,11 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
 
     // (c) One Composite step of two adapters, as the pipeline computes it (one UNet pass per adapter, both guidance
     // branches, then the mean): locally, or with each pass evaluated by a peer silo's DenoiserGrain over HTTP/2.
-    private static async Task FanOutAsync(BenchOptions o, BenchPostgres postgres, string data, StringBuilder report)
+    private static async Task FanOutAsync(BenchOptions o, PrivatePostgres postgres, string data, StringBuilder report)
     {
         var steps = o.IterationsOr(20);
         var warmup = o.WarmupOr(10);
-        var connection = await postgres.CreateDatabaseAsync();
+        var connection = await postgres.CreateSchemaAsync("bench", "Maximum Pool Size=50");
         Console.Error.WriteLine($"cluster fanout: coordinator + 2 peers, {steps} steps");
         await using var coordinator = await BenchSilo.StartAsync("coordinator", connection, data, runJobs: false, o.Threads);
         await using var peer1 = await BenchSilo.StartAsync("peer-1", connection, data, runJobs: false, o.Threads);
@@ -314,10 +316,10 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
     }
 
     // (d) Many SessionGrain activations, each holding its session as a real idle session grain does after a read.
-    private static async Task MemoryAsync(BenchOptions o, BenchPostgres postgres, string data, StringBuilder report)
+    private static async Task MemoryAsync(BenchOptions o, PrivatePostgres postgres, string data, StringBuilder report)
     {
         var grains = o.IterationsOr(10_000);
-        var connection = await postgres.CreateDatabaseAsync();
+        var connection = await postgres.CreateSchemaAsync("bench", "Maximum Pool Size=50");
         Console.Error.WriteLine($"cluster memory: {grains} session grains");
         await using var silo = await BenchSilo.StartAsync("memory", connection, data, runJobs: false, o.Threads);
         var store = silo.Services.GetRequiredService<ClusterStore>();
