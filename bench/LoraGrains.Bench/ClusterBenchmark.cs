@@ -81,8 +81,8 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         var warmup = o.WarmupOr(10);
         var connection = await postgres.CreateSchemaAsync("bench", "Maximum Pool Size=50");
         Console.Error.WriteLine($"cluster latency: 2 silos, {samples} submissions per path");
-        await using var worker = await BenchSilo.StartAsync("worker", connection, data, runJobs: true, o.Threads);
-        await using var gateway = await BenchSilo.StartAsync("gateway", connection, data, runJobs: false, o.Threads);
+        await using var worker = await Silo("worker", connection, data, runJobs: true, o.Threads);
+        await using var gateway = await Silo("gateway", connection, data, runJobs: false, o.Threads);
         var store = worker.Services.GetRequiredService<ClusterStore>();
         await store.Tenants.CreateTenantAsync(new Tenant("bench", "bench", 1, 16, 100_000));
         var key = (await store.Tenants.CreateApiKeyAsync("bench")).Secret;
@@ -218,9 +218,9 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         var warmup = o.WarmupOr(10);
         var connection = await postgres.CreateSchemaAsync("bench", "Maximum Pool Size=50");
         Console.Error.WriteLine($"cluster fanout: coordinator + 2 peers, {steps} steps");
-        await using var coordinator = await BenchSilo.StartAsync("coordinator", connection, data, runJobs: false, o.Threads);
-        await using var peer1 = await BenchSilo.StartAsync("peer-1", connection, data, runJobs: false, o.Threads);
-        await using var peer2 = await BenchSilo.StartAsync("peer-2", connection, data, runJobs: false, o.Threads);
+        await using var coordinator = await Silo("coordinator", connection, data, runJobs: false, o.Threads);
+        await using var peer1 = await Silo("peer-1", connection, data, runJobs: false, o.Threads);
+        await using var peer2 = await Silo("peer-2", connection, data, runJobs: false, o.Threads);
         var store = coordinator.Services.GetRequiredService<ClusterStore>();
         await store.Tenants.CreateTenantAsync(new Tenant("bench", "bench", 1, 16, 1000));
         var key = (await store.Tenants.CreateApiKeyAsync("bench")).Secret;
@@ -241,7 +241,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         var model = coordinator.Services.GetRequiredService<ModelHost>().Model;
         coordinator.Services.GetRequiredService<AdapterResidency>().EnsureAttached(hashes);
         var remote = new RemoteAdapterDenoiser(
-            coordinator.Services.GetRequiredService<SiloPeers>().Http, placement, BenchSilo.Secret,
+            coordinator.Services.GetRequiredService<SiloPeers>().Http, placement, SiloSecret,
             coordinator.Services.GetRequiredService<SiloMetrics>(), NullLogger.Instance);
         double[] scales = [0.9, 0.6];
 
@@ -321,7 +321,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         var grains = o.IterationsOr(10_000);
         var connection = await postgres.CreateSchemaAsync("bench", "Maximum Pool Size=50");
         Console.Error.WriteLine($"cluster memory: {grains} session grains");
-        await using var silo = await BenchSilo.StartAsync("memory", connection, data, runJobs: false, o.Threads);
+        await using var silo = await Silo("memory", connection, data, runJobs: false, o.Threads);
         var store = silo.Services.GetRequiredService<ClusterStore>();
         var runtime = silo.Services.GetRequiredService<GrainRuntime>();
         await store.Tenants.CreateTenantAsync(new Tenant("bench", "bench", 1, 16, 1000));
@@ -369,6 +369,19 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         return (GC.GetTotalMemory(forceFullCollection: true), BenchSupport.StatusMiB("VmRSS"));
     }
+
+    private const string SiloSecret = "bench-cluster-secret";
+
+    // A silo in this process with a cleartext HTTP/2 peer URL, the benchmark's cluster secret and 1 s heartbeats.
+    private static Task<InProcessSilo> Silo(string siloId, string connection, string data, bool runJobs, int threads) =>
+        InProcessSilo.StartAsync(siloId, connection, data, o =>
+        {
+            o.PeerUrls = $"http://127.0.0.1:{LoopbackPort.Free()}";
+            o.ClusterSecret = SiloSecret;
+            o.RunJobs = runJobs;
+            o.Threads = threads;
+            o.HeartbeatInterval = TimeSpan.FromSeconds(1);
+        });
 
     private static string F(double ms) => ms.ToString(ms >= 100 ? "F0" : "F2", CultureInfo.InvariantCulture);
 }

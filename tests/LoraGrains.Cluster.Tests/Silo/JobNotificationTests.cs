@@ -7,6 +7,7 @@ using LoraGrains.Cluster.Runtime;
 using LoraGrains.Cluster.Storage;
 using LoraGrains.Cluster.Tenancy;
 using LoraGrains.Cluster.Tests.Infrastructure;
+using LoraGrains.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -69,7 +70,7 @@ public sealed class JobNotificationTests(PostgresServer server)
         var connection = await server.CreateDatabaseAsync();
         await using var gateway = await ClusterStore.OpenAsync(new ClusterStoreOptions { Provider = ClusterDatabaseProvider.PostgreSql, ConnectionString = connection });
         await gateway.Tenants.CreateTenantAsync(new Tenant("t-wake", "t-wake", 1, 10, 100));
-        await using var silo = await InProcessSilo.StartAsync(connection, "worker-b", s_slowPoll);
+        await using var silo = await InProcessSilo.StartAsync("worker-b", connection, configure: o => o.PollInterval = s_slowPoll);
         var first = await WaitForListenerAsync("worker-b", previousPid: null);
         // Let the worker's wake-up from the listener's connect run its empty claim and go back to its 30 s wait.
         await Task.Delay(500);
@@ -85,7 +86,7 @@ public sealed class JobNotificationTests(PostgresServer server)
         var connection = await server.CreateDatabaseAsync();
         await using var gateway = await ClusterStore.OpenAsync(new ClusterStoreOptions { Provider = ClusterDatabaseProvider.PostgreSql, ConnectionString = connection });
         await gateway.Tenants.CreateTenantAsync(new Tenant("t-kill", "t-kill", 1, 10, 100));
-        await using var silo = await InProcessSilo.StartAsync(connection, "worker-k", s_slowPoll);
+        await using var silo = await InProcessSilo.StartAsync("worker-k", connection, configure: o => o.PollInterval = s_slowPoll);
         var listener = silo.Services.GetRequiredService<JobNotificationListener>();
         // Kill the backend only once LISTEN has run: killed while still opening, the first connect never counts.
         await WaitForConnectsAsync(listener, 1);
