@@ -219,14 +219,16 @@ public sealed class LowRankAdapters : IDisposable
         while (node is not null && concatenations.Count > capacity)
         {
             var previous = node.Previous;
-            if (!active.Any(t => ReferenceEquals(t.Down, node.Value.Down))) Free(node);
+            if (!InUse(node.Value)) Free(node);
             node = previous;
         }
     }
 
+    private bool InUse(Concatenation concatenation) => active.Exists(t => ReferenceEquals(t.Down, concatenation.Down));
+
     private void Free(LinkedListNode<Concatenation> node)
     {
-        if (active.Any(t => ReferenceEquals(t.Down, node.Value.Down))) active.Clear();
+        if (InUse(node.Value)) active.Clear();
         node.Value.Down.Dispose();
         node.Value.Up.Dispose();
         concatenations.Remove(node);
