@@ -109,34 +109,43 @@ public sealed class JobQueue
         var now = _clock.GetUtcNow();
         var jobId = Guid.CreateVersion7(now);
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // Per-tenant lock: concurrent submissions of one tenant must not both see room under the quota.
-        await using var transaction = await _database.BeginWriteAsync(connection, SubmitLockPrefix + submission.TenantId, cancellationToken).ConfigureAwait(false);
-
-        int maxQueued;
-        await using (var tenant = connection.CreateCommand(transaction, "SELECT max_queued_jobs FROM tenants WHERE id = @tenant"))
+        await using var transaction = await _database.BeginWriteAsync(connection, lockName: null, cancellationToken).ConfigureAwait(false);
+        // One round trip for the tenant's lock (concurrent submissions of one tenant must not both see room under the
+        // quota) and every check; the statements run in order, so the counts are read under the lock.
+        var lockStatement = _database.LockStatement;
+        const string Checks = """
+            SELECT max_queued_jobs FROM tenants WHERE id = @tenant;
+            SELECT COUNT(*) FROM sessions WHERE tenant_id = @tenant AND id = @session;
+            SELECT COUNT(*) FROM jobs WHERE tenant_id = @tenant AND status = 'queued'
+            """;
+        int? maxQueued;
+        long sessions, queued;
+        await using (var checks = connection.CreateCommand(transaction, lockStatement.Length > 0 ? lockStatement + ";\n" + Checks : Checks))
         {
-            tenant.AddParameter("tenant", submission.TenantId);
-            maxQueued = await tenant.ScalarAsync<int?>(cancellationToken).ConfigureAwait(false)
-                ?? throw new KeyNotFoundException($"Tenant '{submission.TenantId}' does not exist.");
+            checks.AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId ?? string.Empty);
+            if (lockStatement.Length > 0) checks.AddParameter("lock_name", SubmitLockPrefix + submission.TenantId);
+            await using var reader = await checks.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (lockStatement.Length > 0) await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            maxQueued = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt32(0) : null;
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            sessions = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            queued = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
         }
 
-        if (submission.SessionId is not null)
+        if (maxQueued is null)
         {
-            await using var session = connection.CreateCommand(transaction, "SELECT 1 FROM sessions WHERE tenant_id = @tenant AND id = @session");
-            session.AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId);
-            if (await session.ScalarAsync<int?>(cancellationToken).ConfigureAwait(false) is null)
-            {
-                throw new KeyNotFoundException($"Tenant '{submission.TenantId}' has no session '{submission.SessionId}'.");
-            }
+            throw new KeyNotFoundException($"Tenant '{submission.TenantId}' does not exist.");
         }
 
-        await using (var queued = connection.CreateCommand(transaction, "SELECT COUNT(*) FROM jobs WHERE tenant_id = @tenant AND status = 'queued'"))
+        if (submission.SessionId is not null && sessions == 0)
         {
-            queued.AddParameter("tenant", submission.TenantId);
-            if (await queued.ScalarAsync<long>(cancellationToken).ConfigureAwait(false) >= maxQueued)
-            {
-                throw new QuotaExceededException(submission.TenantId, "maxQueuedJobs", maxQueued);
-            }
+            throw new KeyNotFoundException($"Tenant '{submission.TenantId}' has no session '{submission.SessionId}'.");
+        }
+
+        if (queued >= maxQueued)
+        {
+            throw new QuotaExceededException(submission.TenantId, "maxQueuedJobs", maxQueued.Value);
         }
 
         // The wake-up rides in the same round trip as the insert and is delivered when the transaction commits.
