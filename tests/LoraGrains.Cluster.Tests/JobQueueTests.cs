@@ -207,6 +207,27 @@ public abstract class JobQueueTests(StoreTarget target, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task A_submission_naming_an_unknown_tenant_or_another_tenants_session_is_refused_and_stores_nothing()
+    {
+        var store = await NewStoreAsync();
+        await CreateTenantAsync(store, "acme");
+        await CreateTenantAsync(store, "rival");
+        await store.Sessions.CreateAsync("rival", "theirs", "{}", "[]");
+        await store.Sessions.CreateAsync("acme", "ours", "{}", "[]");
+
+        var tenant = await Assert.ThrowsAsync<KeyNotFoundException>(() => store.Jobs.SubmitAsync(Job("nobody")));
+        Assert.Contains("'nobody'", tenant.Message, StringComparison.Ordinal);
+        var session = await Assert.ThrowsAsync<KeyNotFoundException>(() => store.Jobs.SubmitAsync(Job("acme") with { SessionId = "theirs" }));
+        Assert.Contains("no session 'theirs'", session.Message, StringComparison.Ordinal);
+
+        var accepted = await store.Jobs.SubmitAsync(Job("acme") with { SessionId = "ours" });
+        Assert.Equal("ours", (await store.Jobs.GetAsync("acme", accepted))?.SessionId);
+        // Only the accepted job was stored.
+        Assert.Equal(accepted, (await store.Jobs.ClaimAsync("silo-1", [], s_lease))?.JobId);
+        Assert.Null(await store.Jobs.ClaimAsync("silo-1", [], s_lease));
+    }
+
+    [Fact]
     public async Task Quotas_cap_queued_and_running_jobs_per_tenant()
     {
         var store = await NewStoreAsync();
