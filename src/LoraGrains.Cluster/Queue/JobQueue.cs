@@ -112,7 +112,6 @@ public sealed class JobQueue
         await using var transaction = await _database.BeginWriteAsync(connection, lockName: null, cancellationToken).ConfigureAwait(false);
         // One round trip for the tenant's lock (concurrent submissions of one tenant must not both see room under the
         // quota) and every check; the statements run in order, so the counts are read under the lock.
-        var lockStatement = _database.LockStatement;
         const string Checks = """
             SELECT max_queued_jobs FROM tenants WHERE id = @tenant;
             SELECT COUNT(*) FROM sessions WHERE tenant_id = @tenant AND id = @session;
@@ -120,12 +119,10 @@ public sealed class JobQueue
             """;
         int? maxQueued;
         long sessions, queued;
-        await using (var checks = connection.CreateCommand(transaction, lockStatement.Length > 0 ? lockStatement + ";\n" + Checks : Checks))
+        await using (var checks = CreateLockedCommand(connection, transaction, SubmitLockPrefix + submission.TenantId, Checks))
         {
             checks.AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId ?? string.Empty);
-            if (lockStatement.Length > 0) checks.AddParameter("lock_name", SubmitLockPrefix + submission.TenantId);
-            await using var reader = await checks.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (lockStatement.Length > 0) await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await using var reader = await ExecuteLockedReaderAsync(checks, cancellationToken).ConfigureAwait(false);
             maxQueued = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt32(0) : null;
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             sessions = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
@@ -186,20 +183,16 @@ public sealed class JobQueue
         // The claim lock is taken by the transaction's first command, in the same round trip as the sweep and the shares.
         await using var transaction = await _database.BeginWriteAsync(connection, lockName: null, cancellationToken).ConfigureAwait(false);
         var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var lockStatement = _database.LockStatement;
         // Re-queued jobs are announced even when this claim takes one of them: there may be more than one, and
         // only this transaction knows they exist.
         LeaseSweepResult swept;
         List<FairShare.TenantShare> tenants;
         double virtualTime;
         // The sweep and the read of the shares go in one round trip; the shares read sees what the sweep re-queued.
-        var text = lockStatement.Length > 0 ? lockStatement + ";\n" + SweepSql + ";\n" + SharesSql : SweepSql + ";\n" + SharesSql;
-        await using (var command = connection.CreateCommand(transaction, text))
+        await using (var command = CreateLockedCommand(connection, transaction, ClaimLockName, SweepSql + ";\n" + SharesSql))
         {
             command.AddParameter("now", now).AddParameter("flag", true);
-            if (lockStatement.Length > 0) command.AddParameter("lock_name", ClaimLockName);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (lockStatement.Length > 0) await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await using var reader = await ExecuteLockedReaderAsync(command, cancellationToken).ConfigureAwait(false);
             swept = await ReadSweepAsync(reader, cancellationToken).ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             (tenants, virtualTime) = await ReadSharesAsync(reader, cancellationToken).ConfigureAwait(false);
@@ -552,6 +545,41 @@ public sealed class JobQueue
             """;
 
     // Appends the wake-up statement (none on SQLite) to a command that makes a job claimable.
+    // A command whose first statement takes the advisory lock `lockName` for the rest of the transaction (begun without
+    // a lock), so that the lock and the queries after it, which then run under it, share one round trip.
+    private DbCommand CreateLockedCommand(DbConnection connection, DbTransaction transaction, string lockName, string sql)
+    {
+        var lockStatement = _database.LockStatement;
+        if (lockStatement.Length == 0)
+        {
+            return connection.CreateCommand(transaction, sql);
+        }
+
+        var command = connection.CreateCommand(transaction, lockStatement + ";\n" + sql);
+        command.AddParameter("lock_name", lockName);
+        return command;
+    }
+
+    // Runs a CreateLockedCommand command; the reader is positioned at the first result after the lock's.
+    private async Task<DbDataReader> ExecuteLockedReaderAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_database.LockStatement.Length > 0)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return reader;
+        }
+        catch
+        {
+            await reader.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     private string WithJobsReady(string sql) =>
         _database.NotifyJobsReady.Length == 0 ? sql : sql + ";\n" + _database.NotifyJobsReady;
 

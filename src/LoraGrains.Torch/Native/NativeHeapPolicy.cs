@@ -35,7 +35,8 @@ internal static partial class NativeHeapPolicy
         }
     }
 
-    private static bool Tuned() =>
+    /// <summary>Whether the environment tunes glibc's malloc itself, in which case this policy leaves it alone.</summary>
+    internal static bool Tuned() =>
         Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is { } tunables && tunables.Contains("glibc.malloc.", StringComparison.Ordinal)
         || Environment.GetEnvironmentVariable("MALLOC_MMAP_MAX_") is not null
         || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is not null
