@@ -10,13 +10,13 @@ namespace LoraGrains.Cluster.Tests;
 /// <summary>The durable job queue's behaviour, run against both providers.</summary>
 public abstract class JobQueueTests(StoreTarget target, ITestOutputHelper output) : StoreTestBase(target)
 {
-    private static readonly TimeSpan s_lease = TimeSpan.FromSeconds(30);
+    private protected static readonly TimeSpan s_lease = TimeSpan.FromSeconds(30);
     private static readonly string s_sha = new('a', 64);
     private static readonly string s_hashX = new('1', 64);
     private static readonly string s_hashY = new('2', 64);
     private static readonly string s_hashZ = new('3', 64);
 
-    private static JobSubmission Job(string tenant, int maxAttempts = 3, params string[] adapters) =>
+    private protected static JobSubmission Job(string tenant, int maxAttempts = 3, params string[] adapters) =>
         new(tenant, null, """{"prompt":"a photo of an astronaut","steps":20}""", adapters, maxAttempts);
 
     [Fact]
@@ -327,6 +327,28 @@ public abstract class JobQueueTests(StoreTarget target, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task Tied_tenants_beyond_the_windows_read_ahead_are_each_served_once_in_order()
+    {
+        var store = await NewStoreAsync();
+        // More tied tenants than one claim reads ahead: the later ones are reached through the next groups.
+        var tenants = Enumerable.Range(1, 6).Select(i => $"t{i}").ToArray();
+        var jobs = new Dictionary<Guid, string>();
+        foreach (var tenant in tenants)
+        {
+            await CreateTenantAsync(store, tenant);
+            jobs[await store.Jobs.SubmitAsync(Job(tenant))] = tenant;
+        }
+
+        var served = new List<string>();
+        while (await store.Jobs.ClaimAsync("silo-1", [], s_lease) is { } job)
+        {
+            served.Add(jobs[job.JobId]);
+        }
+
+        Assert.Equal(tenants, served);
+    }
+
+    [Fact]
     public async Task Bad_submissions_are_refused_with_the_field_named_and_write_nothing()
     {
         var store = await NewStoreAsync();
@@ -351,4 +373,64 @@ public sealed class SqliteJobQueueTests(ITestOutputHelper output) : JobQueueTest
 
 /// <summary>The job queue on PostgreSQL.</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresJobQueueTests(PostgresServer server, ITestOutputHelper output) : JobQueueTests(new PostgresTarget(server), output);
+public sealed class PostgresJobQueueTests(PostgresServer server, ITestOutputHelper output) : JobQueueTests(new PostgresTarget(server), output)
+{
+    [Fact]
+    public async Task A_claim_passes_over_a_job_another_transaction_holds_and_takes_it_once_it_is_free()
+    {
+        var options = await NewDatabaseAsync();
+        var store = await OpenAsync(options);
+        await CreateTenantAsync(store, "alpha");
+        await CreateTenantAsync(store, "beta");
+        var held = await store.Jobs.SubmitAsync(Job("alpha"));
+        var free = await store.Jobs.SubmitAsync(Job("beta"));
+
+        // Another transaction (a tenant's cancel, say) holds alpha's only job: the window read ahead for alpha comes back
+        // empty, the claim reads alpha's window again, finds it still held and serves beta, who is as entitled.
+        await using var other = new Npgsql.NpgsqlConnection(options.ConnectionString);
+        await other.OpenAsync();
+        await using var hold = await other.BeginTransactionAsync();
+        await using (var command = new Npgsql.NpgsqlCommand("SELECT id FROM jobs WHERE id = @id FOR UPDATE", other, hold))
+        {
+            command.Parameters.AddWithValue("id", held);
+            Assert.Equal(held, await command.ExecuteScalarAsync());
+        }
+
+        Assert.Equal(free, (await store.Jobs.ClaimAsync("silo-1", [], s_lease))?.JobId);
+        Assert.Null(await store.Jobs.ClaimAsync("silo-1", [], s_lease));
+        await hold.RollbackAsync();
+        Assert.Equal(held, (await store.Jobs.ClaimAsync("silo-1", [], s_lease))?.JobId);
+    }
+
+    [Fact]
+    public async Task A_claim_whose_read_ahead_windows_are_all_held_reaches_the_next_tenant_in_service_order()
+    {
+        var options = await NewDatabaseAsync();
+        var store = await OpenAsync(options);
+        var jobs = new Dictionary<string, Guid>();
+        foreach (var tenant in new[] { "t1", "t2", "t3", "t4", "t5" })
+        {
+            await CreateTenantAsync(store, tenant);
+            jobs[tenant] = await store.Jobs.SubmitAsync(Job(tenant));
+        }
+
+        // Service order t1..t5 (passes 1..5); the claim reads ahead the windows of the first four, whose jobs another
+        // transaction holds (a tenant's cancel, say), so t5's window is read on its own.
+        await using var other = new Npgsql.NpgsqlConnection(options.ConnectionString);
+        await other.OpenAsync();
+        await using (var passes = new Npgsql.NpgsqlCommand("UPDATE tenants SET fair_pass = CAST(substr(id, 2) AS double precision)", other))
+        {
+            Assert.Equal(5, await passes.ExecuteNonQueryAsync());
+        }
+
+        await using var hold = await other.BeginTransactionAsync();
+        await using (var command = new Npgsql.NpgsqlCommand("SELECT COUNT(*) FROM (SELECT id FROM jobs WHERE tenant_id <> 't5' FOR UPDATE) held", other, hold))
+        {
+            Assert.Equal(4L, await command.ExecuteScalarAsync());
+        }
+
+        Assert.Equal(jobs["t5"], (await store.Jobs.ClaimAsync("silo-1", [], s_lease))?.JobId);
+        await hold.RollbackAsync();
+        Assert.Equal(jobs["t1"], (await store.Jobs.ClaimAsync("silo-1", [], s_lease))?.JobId);
+    }
+}

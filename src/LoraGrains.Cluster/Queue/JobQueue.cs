@@ -65,11 +65,13 @@ public sealed class JobQueue
 
     private readonly IClusterDatabase _database;
     private readonly TimeProvider _clock;
+    private readonly string _nextWindowsSql;
 
     internal JobQueue(IClusterDatabase database, TimeProvider clock)
     {
         _database = database;
         _clock = clock;
+        _nextWindowsSql = NextWindowsSql(database.ForUpdateSkipLocked);
     }
 
     /// <summary>
@@ -145,11 +147,11 @@ public sealed class JobQueue
             throw new QuotaExceededException(submission.TenantId, "maxQueuedJobs", maxQueued.Value);
         }
 
-        // The wake-up rides in the same round trip as the insert and is delivered when the transaction commits.
-        await using (var insert = connection.CreateCommand(transaction, WithJobsReady("""
+        // The wake-up and the commit ride in the same round trip as the insert; the wake-up is delivered at the commit.
+        await using (var insert = connection.CreateCommand(transaction, WithCommit(WithJobsReady("""
             INSERT INTO jobs (id, tenant_id, session_id, request, adapter_hashes, status, attempts, max_attempts, created_at, updated_at)
             VALUES (@id, @tenant, @session, @request, @adapters, 'queued', 0, @max_attempts, @now, @now)
-            """)))
+            """))))
         {
             insert.AddParameter("id", jobId).AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId)
                 .AddParameter("max_attempts", submission.MaxAttempts).AddParameter("now", now.ToUnixTimeMilliseconds());
@@ -158,7 +160,7 @@ public sealed class JobQueue
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await CommitUnlessCommittedAsync(transaction, cancellationToken).ConfigureAwait(false);
         return jobId;
     }
 
@@ -188,23 +190,35 @@ public sealed class JobQueue
         LeaseSweepResult swept;
         List<FairShare.TenantShare> tenants;
         double virtualTime;
-        // The sweep and the read of the shares go in one round trip; the shares read sees what the sweep re-queued.
-        await using (var command = CreateLockedCommand(connection, transaction, ClaimLockName, SweepSql + ";\n" + SharesSql))
+        Dictionary<string, List<FairShare.Candidate>> windows;
+        // One round trip for the sweep, the shares (which see what the sweep re-queued) and the windows of the tenants
+        // next in service order, so that the usual claim needs one more (lease and commit) and no others.
+        await using (var command = CreateLockedCommand(connection, transaction, ClaimLockName, SweepSql + ";\n" + SharesSql + ";\n" + _nextWindowsSql))
         {
             command.AddParameter("now", now).AddParameter("flag", true);
             await using var reader = await ExecuteLockedReaderAsync(command, cancellationToken).ConfigureAwait(false);
             swept = await ReadSweepAsync(reader, cancellationToken).ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             (tenants, virtualTime) = await ReadSharesAsync(reader, cancellationToken).ConfigureAwait(false);
+            windows = await ReadNextWindowsAsync(reader, cancellationToken).ConfigureAwait(false);
         }
 
-        await AnnounceRequeuedAsync(connection, transaction, swept, cancellationToken).ConfigureAwait(false);
+        var announce = swept.Requeued > 0;
         foreach (var group in FairShare.ServiceOrder(tenants, virtualTime))
         {
             var candidates = new List<FairShare.Candidate>();
             foreach (var tenant in group)
             {
-                await ReadWindowAsync(connection, transaction, tenant.TenantId, candidates, cancellationToken).ConfigureAwait(false);
+                // A window that was not read ahead (a tenant whose rows were all locked, or the rare tie that SQL and
+                // FairShare order differently) costs a round trip of its own.
+                if (windows.TryGetValue(tenant.TenantId, out var window))
+                {
+                    candidates.AddRange(window);
+                }
+                else
+                {
+                    await ReadWindowAsync(connection, transaction, tenant.TenantId, candidates, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             if (candidates.Count == 0)
@@ -216,12 +230,14 @@ public sealed class JobQueue
             var served = group.First(t => t.TenantId == chosen.TenantId);
             var charge = FairShare.Charge(FairShare.EffectivePass(served.Pass, virtualTime), served.Weight);
             var claimed = await MarkRunningAsync(
-                connection, transaction, chosen.JobId, siloId, now, now + (long)leaseDuration.TotalMilliseconds, (served.TenantId, charge.Start, charge.Pass), cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                connection, transaction, chosen.JobId, siloId, now, now + (long)leaseDuration.TotalMilliseconds, (served.TenantId, charge.Start, charge.Pass), announce, cancellationToken).ConfigureAwait(false);
+            await CommitUnlessCommittedAsync(transaction, cancellationToken).ConfigureAwait(false);
             return claimed;
         }
 
         // Nothing to claim, but keep what the sweep did.
+        await AnnounceRequeuedAsync(connection, transaction, swept, cancellationToken).ConfigureAwait(false);
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return null;
     }
@@ -535,14 +551,31 @@ public sealed class JobQueue
             RETURNING status
             """;
 
+    // Whether tenant t has a queued job, as one index probe per tenant: PostgreSQL plans an EXISTS as a semi-join
+    // that hashes every queued job, which costs a claim time in proportion to the queue's length.
+    private const string HasQueuedJob = "(SELECT 1 FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued' LIMIT 1) IS NOT NULL";
+
     // Tenants with queued jobs, their running counts and the fair-share virtual time.
-    private const string SharesSql = """
+    private const string SharesSql = $"""
             SELECT t.id, t.weight, t.max_running_jobs, t.fair_pass,
                    (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = t.id AND r.status = 'running'),
                    (SELECT MAX(v.fair_start) FROM tenants v)
             FROM tenants t
-            WHERE EXISTS (SELECT 1 FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued')
+            WHERE {HasQueuedJob}
             """;
+
+    // Appends the commit (PostgreSQL) to a transaction's last command; see CommitUnlessCommittedAsync.
+    private string WithCommit(string sql) =>
+        _database.CommitStatement.Length == 0 ? sql : sql + ";\n" + _database.CommitStatement;
+
+    // Ends a transaction whose last command was built WithCommit: on PostgreSQL that command committed it already.
+    private async Task CommitUnlessCommittedAsync(DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (_database.CommitStatement.Length == 0)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     // Appends the wake-up statement (none on SQLite) to a command that makes a job claimable.
     // A command whose first statement takes the advisory lock `lockName` for the rest of the transaction (begun without
@@ -609,6 +642,43 @@ public sealed class JobQueue
         return (tenants, virtualTime);
     }
 
+    // The windows of the first FairShare.MaxGroupSize tenants in service order (eligible under their running quota, by
+    // effective pass, then id), one statement per rank: the candidates of the usual claim, read ahead in its first round
+    // trip. Each row names its tenant; a window with no rows is read again if its tenant turns out to be served.
+    private static string NextWindowsSql(string forUpdateSkipLocked) => string.Join(";\n", Enumerable.Range(0, FairShare.MaxGroupSize).Select(rank => $"""
+            SELECT id, seq, adapter_hashes, tenant_id FROM jobs
+            WHERE status = 'queued' AND tenant_id = (
+                SELECT t.id FROM tenants t
+                WHERE {HasQueuedJob}
+                  AND (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = t.id AND r.status = 'running') < t.max_running_jobs
+                ORDER BY CASE WHEN t.fair_pass > (SELECT MAX(v.fair_start) FROM tenants v) THEN t.fair_pass
+                              ELSE (SELECT MAX(v.fair_start) FROM tenants v) END, t.id
+                LIMIT 1 OFFSET {rank})
+            ORDER BY seq
+            LIMIT {ResidencyWindow}{forUpdateSkipLocked}
+            """));
+
+    private static async Task<Dictionary<string, List<FairShare.Candidate>>> ReadNextWindowsAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var windows = new Dictionary<string, List<FairShare.Candidate>>(StringComparer.Ordinal);
+        for (var rank = 0; rank < FairShare.MaxGroupSize; rank++)
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var tenantId = reader.GetString(3);
+                if (!windows.TryGetValue(tenantId, out var window))
+                {
+                    windows[tenantId] = window = [];
+                }
+
+                window.Add(new FairShare.Candidate(reader.GetGuid(0), reader.GetInt64(1), tenantId, JsonInput.ParseStringArray(reader.GetString(2))));
+            }
+        }
+
+        return windows;
+    }
+
     private async Task ReadWindowAsync(
         DbConnection connection, DbTransaction transaction, string tenantId, List<FairShare.Candidate> candidates, CancellationToken cancellationToken)
     {
@@ -626,18 +696,20 @@ public sealed class JobQueue
         }
     }
 
-    // Leases the job and charges its tenant's fair share in one round trip (the charge first: its statement returns no rows).
-    private static async Task<ClaimedJob> MarkRunningAsync(
+    // Leases the job, charges its tenant's fair share, announces re-queued jobs if asked and commits (PostgreSQL), all
+    // in one round trip: the charge first, as its statement returns no rows; the lease's row is the first result.
+    private async Task<ClaimedJob> MarkRunningAsync(
         DbConnection connection, DbTransaction transaction, Guid jobId, string owner, long now, long expires,
-        (string TenantId, double Start, double Pass) charge, CancellationToken cancellationToken)
+        (string TenantId, double Start, double Pass) charge, bool announce, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand(transaction, $"""
+        var sql = $"""
             UPDATE tenants SET fair_start = @start, fair_pass = @pass WHERE id = @tenant;
             UPDATE jobs SET status = 'running', lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1,
                 started_at = COALESCE(started_at, @now), updated_at = @now
             WHERE id = @id AND status = 'queued'
             RETURNING {ClaimedColumns}
-            """);
+            """;
+        await using var command = connection.CreateCommand(transaction, WithCommit(announce ? WithJobsReady(sql) : sql));
         command.AddParameter("id", jobId).AddParameter("owner", owner).AddParameter("expires", expires).AddParameter("now", now)
             .AddParameter("start", charge.Start).AddParameter("pass", charge.Pass).AddParameter("tenant", charge.TenantId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -650,7 +722,7 @@ public sealed class JobQueue
         var checkpoint = reader.GetNullableInt32(8) is { } step
             ? new JobCheckpoint(step, reader.GetNullableBytes(9), reader.GetNullableString(10))
             : null;
-        return new ClaimedJob(
+        var claimed = new ClaimedJob(
             reader.GetGuid(0),
             reader.GetString(1),
             reader.GetNullableString(2),
@@ -662,6 +734,13 @@ public sealed class JobQueue
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
             checkpoint,
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)));
+        // The statements after the lease (the wake-up, the commit) report their errors as the reader moves past them:
+        // the job is claimed only if they succeeded.
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+        {
+        }
+
+        return claimed;
     }
 
     private async Task WriteCheckpointAsync(Guid jobId, string owner, JobCheckpoint checkpoint, CancellationToken cancellationToken)

@@ -49,6 +49,14 @@ public interface IClusterDatabase : IAsyncDisposable
     /// </summary>
     string LockStatement { get; }
 
+    /// <summary>
+    /// A statement that commits the transaction begun by <see cref="BeginWriteAsync"/>, appended to the transaction's last
+    /// command so that the commit shares its round trip (PostgreSQL's <c>COMMIT</c>: the <see cref="DbTransaction"/> sees
+    /// the transaction end and is then complete, so it is not committed again); empty where the transaction is committed
+    /// through <see cref="DbTransaction.CommitAsync(CancellationToken)"/> (SQLite, in-process: there is no round trip to save).
+    /// </summary>
+    string CommitStatement { get; }
+
     /// <summary>Adds a parameter for a JSON document column (PostgreSQL <c>jsonb</c>, SQLite <c>TEXT</c>).</summary>
     /// <param name="command">The command to add it to.</param>
     /// <param name="name">Parameter name without the <c>@</c>.</param>

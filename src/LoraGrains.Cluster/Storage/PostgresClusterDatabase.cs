@@ -36,7 +36,9 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         var builder = new NpgsqlDataSourceBuilder(connectionString);
-        if (!builder.ConnectionStringBuilder.ContainsKey("Max Auto Prepare"))
+        // Asked of a plain builder: Npgsql's own says it contains every keyword it knows, set or not.
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
         {
             builder.ConnectionStringBuilder.MaxAutoPrepare = AutoPreparedStatements;
         }
@@ -53,6 +55,9 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
 
     /// <inheritdoc />
     public string NotifyJobsReady => "NOTIFY " + JobsChannel;
+
+    /// <inheritdoc />
+    public string CommitStatement => "COMMIT";
 
     /// <inheritdoc />
     public IReadOnlyList<SchemaMigration> Migrations => s_migrations;

@@ -53,6 +53,9 @@ public sealed class SqliteClusterDatabase : IClusterDatabase
     public string NotifyJobsReady => string.Empty;
 
     /// <inheritdoc />
+    public string CommitStatement => string.Empty;
+
+    /// <inheritdoc />
     public IReadOnlyList<SchemaMigration> Migrations => s_migrations;
 
     /// <inheritdoc />
