@@ -72,7 +72,14 @@ public static class JobEndpoints
         var json = JsonSerializer.Serialize(resolved, LoraGrainsJson.Options);
         var id = await store.Jobs.SubmitAsync(new JobSubmission(tenant, resolved.SessionId, json, [.. resolved.Adapters!.Select(a => a.Hash)]), http.RequestAborted);
         metrics.JobsSubmitted.Add(1);
-        signal.Notify();
+        // On PostgreSQL the commit's NOTIFY wakes this silo's worker too. Waking it from here as well made the claim's
+        // tail worse, not better: this thread goes on to write the answer, and a woken thread may queue behind it on
+        // its CPU (docs/benchmarks.md, session 4), while the database backend that sends the NOTIFY goes idle at once.
+        if (store.Database.NotifyJobsReady.Length == 0)
+        {
+            signal.Notify();
+        }
+
         http.Response.Headers.Location = $"/v1/jobs/{id}";
         return Results.Json(new JobAccepted(id), LoraGrainsJson.Options, statusCode: 202);
     }

@@ -1,8 +1,9 @@
 namespace LoraGrains.Cluster.Runtime;
 
 /// <summary>
-/// Wakes this silo's idle job worker when a job may be claimable: this silo accepted one, or (PostgreSQL) the
-/// <see cref="JobNotificationListener"/> heard that one was submitted, re-queued or released anywhere in the cluster.
+/// Wakes this silo's idle job worker when a job may be claimable: (SQLite) this silo accepted one, or (PostgreSQL) the
+/// <see cref="JobNotificationListener"/> heard that one was submitted, re-queued or released anywhere in the cluster,
+/// this silo included.
 /// A wake-up while the worker is busy is kept (one is enough), so its next idle wait ends at once.
 /// </summary>
 public sealed class JobSignal : IDisposable
