@@ -577,7 +577,6 @@ public sealed class JobQueue
         }
     }
 
-    // Appends the wake-up statement (none on SQLite) to a command that makes a job claimable.
     // A command whose first statement takes the advisory lock `lockName` for the rest of the transaction (begun without
     // a lock), so that the lock and the queries after it, which then run under it, share one round trip.
     private DbCommand CreateLockedCommand(DbConnection connection, DbTransaction transaction, string lockName, string sql)
@@ -613,6 +612,7 @@ public sealed class JobQueue
         }
     }
 
+    // Appends the wake-up statement (none on SQLite) to a command that makes a job claimable.
     private string WithJobsReady(string sql) =>
         _database.NotifyJobsReady.Length == 0 ? sql : sql + ";\n" + _database.NotifyJobsReady;
 
