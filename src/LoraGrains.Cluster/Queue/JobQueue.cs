@@ -666,13 +666,13 @@ public sealed class JobQueue
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var tenantId = reader.GetString(3);
-                if (!windows.TryGetValue(tenantId, out var window))
+                var candidate = ReadCandidate(reader);
+                if (!windows.TryGetValue(candidate.TenantId, out var window))
                 {
-                    windows[tenantId] = window = [];
+                    windows[candidate.TenantId] = window = [];
                 }
 
-                window.Add(new FairShare.Candidate(reader.GetGuid(0), reader.GetInt64(1), tenantId, JsonInput.ParseStringArray(reader.GetString(2))));
+                window.Add(candidate);
             }
         }
 
@@ -683,7 +683,7 @@ public sealed class JobQueue
         DbConnection connection, DbTransaction transaction, string tenantId, List<FairShare.Candidate> candidates, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand(transaction, $"""
-            SELECT id, seq, adapter_hashes FROM jobs
+            SELECT id, seq, adapter_hashes, tenant_id FROM jobs
             WHERE tenant_id = @tenant AND status = 'queued'
             ORDER BY seq
             LIMIT {ResidencyWindow}{_database.ForUpdateSkipLocked}
@@ -692,9 +692,13 @@ public sealed class JobQueue
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            candidates.Add(new FairShare.Candidate(reader.GetGuid(0), reader.GetInt64(1), tenantId, JsonInput.ParseStringArray(reader.GetString(2))));
+            candidates.Add(ReadCandidate(reader));
         }
     }
+
+    // A row of a window: id, seq, adapter_hashes, tenant_id.
+    private static FairShare.Candidate ReadCandidate(DbDataReader reader) =>
+        new(reader.GetGuid(0), reader.GetInt64(1), reader.GetString(3), JsonInput.ParseStringArray(reader.GetString(2)));
 
     // Leases the job, charges its tenant's fair share, announces re-queued jobs if asked and commits (PostgreSQL), all
     // in one round trip: the charge first, as its statement returns no rows; the lease's row is the first result.
