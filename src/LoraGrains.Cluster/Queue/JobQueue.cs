@@ -65,12 +65,14 @@ public sealed class JobQueue
 
     private readonly IClusterDatabase _database;
     private readonly TimeProvider _clock;
+    private readonly string _windowSql;
     private readonly string _nextWindowsSql;
 
     internal JobQueue(IClusterDatabase database, TimeProvider clock)
     {
         _database = database;
         _clock = clock;
+        _windowSql = WindowSql("@tenant", database.ForUpdateSkipLocked);
         _nextWindowsSql = NextWindowsSql(database.ForUpdateSkipLocked);
     }
 
@@ -642,21 +644,26 @@ public sealed class JobQueue
         return (tenants, virtualTime);
     }
 
+    // A tenant's window: its oldest queued jobs, the ones the residency preference may choose among (see ReadCandidate).
+    private static string WindowSql(string tenant, string forUpdateSkipLocked) => $"""
+            SELECT id, seq, adapter_hashes, tenant_id FROM jobs
+            WHERE tenant_id = {tenant} AND status = 'queued'
+            ORDER BY seq
+            LIMIT {ResidencyWindow}{forUpdateSkipLocked}
+            """;
+
     // The windows of the first FairShare.MaxGroupSize tenants in service order (eligible under their running quota, by
     // effective pass, then id), one statement per rank: the candidates of the usual claim, read ahead in its first round
     // trip. Each row names its tenant; a window with no rows is read again if its tenant turns out to be served.
-    private static string NextWindowsSql(string forUpdateSkipLocked) => string.Join(";\n", Enumerable.Range(0, FairShare.MaxGroupSize).Select(rank => $"""
-            SELECT id, seq, adapter_hashes, tenant_id FROM jobs
-            WHERE status = 'queued' AND tenant_id = (
+    private static string NextWindowsSql(string forUpdateSkipLocked) => string.Join(";\n", Enumerable.Range(0, FairShare.MaxGroupSize).Select(rank => WindowSql($"""
+            (
                 SELECT t.id FROM tenants t
                 WHERE {HasQueuedJob}
                   AND (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = t.id AND r.status = 'running') < t.max_running_jobs
                 ORDER BY CASE WHEN t.fair_pass > (SELECT MAX(v.fair_start) FROM tenants v) THEN t.fair_pass
                               ELSE (SELECT MAX(v.fair_start) FROM tenants v) END, t.id
                 LIMIT 1 OFFSET {rank})
-            ORDER BY seq
-            LIMIT {ResidencyWindow}{forUpdateSkipLocked}
-            """));
+            """, forUpdateSkipLocked)));
 
     private static async Task<Dictionary<string, List<FairShare.Candidate>>> ReadNextWindowsAsync(DbDataReader reader, CancellationToken cancellationToken)
     {
@@ -682,12 +689,7 @@ public sealed class JobQueue
     private async Task ReadWindowAsync(
         DbConnection connection, DbTransaction transaction, string tenantId, List<FairShare.Candidate> candidates, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand(transaction, $"""
-            SELECT id, seq, adapter_hashes, tenant_id FROM jobs
-            WHERE tenant_id = @tenant AND status = 'queued'
-            ORDER BY seq
-            LIMIT {ResidencyWindow}{_database.ForUpdateSkipLocked}
-            """);
+        await using var command = connection.CreateCommand(transaction, _windowSql);
         command.AddParameter("tenant", tenantId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
