@@ -10,6 +10,7 @@ using LoraGrains.Cluster.Runtime;
 using LoraGrains.Cluster.Storage;
 using LoraGrains.Cluster.Tenancy;
 using LoraGrains.Diffusion.Lora;
+using LoraGrains.Diffusion.Pipeline;
 using LoraGrains.Testing;
 using LoraGrains.Torch;
 using Microsoft.Extensions.DependencyInjection;
@@ -278,7 +279,8 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
                 Tensor noise;
                 if (pending?[a] is { } pass)
                 {
-                    noise = (pass.GetAwaiter().GetResult() ?? throw new InvalidOperationException("a peer declined a pass")).ToTensor(model.Device);
+                    // As the pipeline waits for a peer's pass.
+                    noise = (ThreadWait.Result(pass) ?? throw new InvalidOperationException("a peer declined a pass")).ToTensor(model.Device);
                 }
                 else
                 {

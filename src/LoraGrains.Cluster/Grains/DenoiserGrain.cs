@@ -13,7 +13,7 @@ namespace LoraGrains.Cluster.Grains;
 /// silo's model (a busy silo answers 503 and the peer computes the pass itself), so two silos fanning out to
 /// each other cannot deadlock.
 /// </summary>
-public sealed class DenoiserGrain(ModelHost host, AdapterResidency residency, SiloMetrics metrics) : Grain
+public sealed class DenoiserGrain(ModelHost host, DenoiserThread thread, AdapterResidency residency, SiloMetrics metrics) : Grain
 {
     /// <summary>How long a pass waits for the model before declining.</summary>
     public static readonly TimeSpan ModelWait = TimeSpan.FromSeconds(2);
@@ -43,28 +43,34 @@ public sealed class DenoiserGrain(ModelHost host, AdapterResidency residency, Si
 
         using (lease)
         {
-            residency.EnsureAttached([request.AdapterHash]);
-            var model = host.Model;
-            using var scope = TensorScope.Enter();
-            using var activation = AdapterActivation.Uniform([request.AdapterHash], [request.Scale]);
-            model.Adapters.Activate(LoraComponent.Unet, activation);
-            try
-            {
-                var sample = request.Sample.ToTensor(model.Device).To(model.DType);
-                var timestep = request.Timestep.ToTensor(model.Device);
-                var states = request.TextStates.ToTensor(model.Device).To(model.DType);
-                var noise = model.UNet.Forward(sample, timestep, states);
-                metrics.RemotePasses.Add(1);
-                return StateTensor.From(noise);
-            }
-            catch (Exception e) when (e is TorchException or ArgumentException)
-            {
-                throw new HttpApiException(400, $"the tensors do not fit this model: {e.Message}");
-            }
-            finally
-            {
-                model.Adapters.Deactivate(LoraComponent.Unet);
-            }
+            // Not on this pool thread: see DenoiserThread.
+            return await thread.RunAsync(() => Evaluate(request)).ConfigureAwait(false);
+        }
+    }
+
+    private StateTensor Evaluate(DenoiseRequest request)
+    {
+        residency.EnsureAttached([request.AdapterHash]);
+        var model = host.Model;
+        using var scope = TensorScope.Enter();
+        using var activation = AdapterActivation.Uniform([request.AdapterHash], [request.Scale]);
+        model.Adapters.Activate(LoraComponent.Unet, activation);
+        try
+        {
+            var sample = request.Sample.ToTensor(model.Device).To(model.DType);
+            var timestep = request.Timestep.ToTensor(model.Device);
+            var states = request.TextStates.ToTensor(model.Device).To(model.DType);
+            var noise = model.UNet.Forward(sample, timestep, states);
+            metrics.RemotePasses.Add(1);
+            return StateTensor.From(noise);
+        }
+        catch (Exception e) when (e is TorchException or ArgumentException)
+        {
+            throw new HttpApiException(400, $"the tensors do not fit this model: {e.Message}");
+        }
+        finally
+        {
+            model.Adapters.Deactivate(LoraComponent.Unet);
         }
     }
 }

@@ -78,6 +78,7 @@ public static class SiloHost
 
         builder.Services.AddSingleton<SiloFiles>();
         builder.Services.AddSingleton<ModelHost>();
+        builder.Services.AddSingleton<DenoiserThread>();
         builder.Services.AddSingleton<AdapterResidency>();
         builder.Services.AddSingleton<GrainRuntime>();
         builder.Services.AddSingleton<JobProgressBoard>();

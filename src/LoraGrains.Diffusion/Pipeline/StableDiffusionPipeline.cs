@@ -247,7 +247,7 @@ public sealed class StableDiffusionPipeline
             {
                 if (remote?[a] is not { } pending) continue;
                 // The pipeline's own thread (no synchronization context) waits for the peer.
-                var answer = pending.GetAwaiter().GetResult();
+                var answer = ThreadWait.Result(pending);
                 noises[a] = answer is not null && answer.Shape.AsSpan().SequenceEqual(sample.Shape) ? answer.ToTensor(model.Device).To(sample.DType) : Local(a);
             }
 

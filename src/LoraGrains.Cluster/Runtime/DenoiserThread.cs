@@ -1,0 +1,95 @@
+namespace LoraGrains.Cluster.Runtime;
+
+/// <summary>
+/// The silo's thread for the UNet passes peers ask of it (<see cref="Grains.DenoiserGrain"/>). A pass holds its thread
+/// for milliseconds on a GPU and seconds on a CPU; on a thread-pool thread it strands the work queued behind it there
+/// (Kestrel's processing of the next pass's request) until the pool injects another thread, which measured 0.5–1.7 s.
+/// The thread sleeps on an event with no spin phase, so handing it a pass costs a plain wake-up (docs/benchmarks.md,
+/// session 5). Passes run one at a time, as the model lease already requires.
+/// </summary>
+public sealed class DenoiserThread : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Queue<Action> _work = new();
+    private readonly AutoResetEvent _pending = new(false);
+    private readonly Thread _thread;
+    private bool _disposed;
+
+    /// <summary>Starts the thread.</summary>
+    public DenoiserThread()
+    {
+        _thread = new Thread(Run) { IsBackground = true, Name = "denoiser" };
+        _thread.Start();
+    }
+
+    /// <summary>Runs <paramref name="pass"/> on the thread; the task ends with its result or its exception.</summary>
+    /// <exception cref="ObjectDisposedException">The silo is shutting down.</exception>
+    public Task<T> RunAsync<T>(Func<T> pass)
+    {
+        ArgumentNullException.ThrowIfNull(pass);
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _work.Enqueue(() =>
+            {
+                try
+                {
+                    done.SetResult(pass());
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            });
+        }
+
+        _pending.Set();
+        return done.Task;
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            _pending.WaitOne();
+            while (true)
+            {
+                Action? next;
+                bool disposed;
+                lock (_gate)
+                {
+                    disposed = _disposed;
+                    _work.TryDequeue(out next);
+                }
+
+                if (next is not null)
+                {
+                    next();
+                }
+                else if (disposed)
+                {
+                    return;
+                }
+                else
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Lets the passes already handed over finish (the model must outlive them), then ends the thread.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+
+        _pending.Set();
+        _thread.Join();
+        _pending.Dispose();
+    }
+}
