@@ -42,9 +42,10 @@ public sealed class DenoiserThread : IDisposable
                     done.SetException(e);
                 }
             });
+            // Under the lock: once Dispose has seen this pass queued and disposed the event, nothing signals it.
+            _pending.Set();
         }
 
-        _pending.Set();
         return done.Task;
     }
 
