@@ -25,7 +25,7 @@ using Torch = LoraGrains.Torch.Torch;
 /// Runtime overheads of the grain cluster on loopback, against a private PostgreSQL server this group starts: (a) job
 /// submit→claimed latency on an idle queue, through the claiming silo and through another one; (b) queue throughput,
 /// claims/s with K concurrent claimers; (c) the fan-out overhead of one distributed Composite step with (2,4,64,64)
-/// latents, peers' DenoiserGrains over HTTP/2 vs the same step computed locally; (d) memory per idle session grain.
+/// latents, peers' DenoiserGrains over HTTP/1.1 vs the same step computed locally; (d) memory per idle session grain.
 /// The silos are real <see cref="SiloHost"/> instances hosted in this process (Kestrel on loopback ports, each with its
 /// own store, model, grain runtime, worker and listener); the model is the tiny embedded SD network, so model time is
 /// small and the runtime's overhead dominates. --iterations sets the samples of every case (latency: submissions per
@@ -225,7 +225,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
     }
 
     // (c) One Composite step of two adapters, as the pipeline computes it (one UNet pass per adapter, both guidance
-    // branches, then the mean): locally, or with each pass evaluated by a peer silo's DenoiserGrain over HTTP/2.
+    // branches, then the mean): locally, or with each pass evaluated by a peer silo's DenoiserGrain over HTTP/1.1.
     private static async Task FanOutAsync(BenchOptions o, PrivatePostgres postgres, string data, StringBuilder report)
     {
         var steps = o.IterationsOr(20);
@@ -254,13 +254,15 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         if (placement.Values.Any(p => p is null)) throw new InvalidOperationException("a pass was not placed on a peer");
         var model = coordinator.Services.GetRequiredService<ModelHost>().Model;
         coordinator.Services.GetRequiredService<AdapterResidency>().EnsureAttached(hashes);
-        var remote = new RemoteAdapterDenoiser(
+        using var remote = new RemoteAdapterDenoiser(
             coordinator.Services.GetRequiredService<SiloPeers>().Http, placement, SiloSecret,
             coordinator.Services.GetRequiredService<SiloMetrics>(), NullLogger.Instance);
         double[] scales = [0.9, 0.6];
 
         using var generator = new Generator(7UL);
-        using var sample = Torch.Randn([2, 4, 64, 64], generator, DType.Float32, model.Device);
+        // One branch's latents; the UNet evaluates them for both guidance branches, (2,4,64,64), as the pipeline does.
+        using var latents = Torch.Randn([1, 4, 64, 64], generator, DType.Float32, model.Device);
+        using var sample = Torch.Cat([latents, latents]);
         using var states = Torch.Randn([2, 77, model.UNet.Config.CrossAttentionDim[0]], generator, DType.Float32, model.Device);
         using var timestep = Torch.Scalar(500, DType.Float32, model.Device);
         var overheads = new List<double>();
@@ -273,7 +275,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
             using var scope = TensorScope.Enter();
             Tensor? sum = null;
             // As StableDiffusionPipeline's sequential Composite: every remote pass sent at once, then collected.
-            var pending = distributed ? remote.Start(hashes, scales, sample, timestep, states) : null;
+            var pending = distributed ? remote.Start(hashes, scales, latents, timestep, states) : null;
             for (var a = 0; a < hashes.Length; a++)
             {
                 Tensor noise;
@@ -312,11 +314,12 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         report.AppendLine("### Cluster: distributed Composite fan-out overhead per step");
         report.AppendLine();
         report.AppendLine($"Latents (2,4,64,64) float32 (both guidance branches of a 512×512 image), text states (2,77,{model.UNet.Config.CrossAttentionDim[0]}), " +
-            $"2 adapters, tiny UNet; each distributed pass is one HTTP/2 (h2c, prior knowledge) call to a peer silo's DenoiserGrain " +
+            $"2 adapters, tiny UNet; each distributed pass is one HTTP/1.1 call (kept-alive connection, one calling thread per peer) to a peer silo's DenoiserGrain " +
+            "(the body carries one branch's latents (1,4,64,64), which the peer stacks for both branches, the timestep and the text states; the answer is the (2,4,64,64) noise) " +
             $"({string.Join(", ", placement.Select(p => p.Value!.SiloId))}), all passes of a step sent at once, as the pipeline sends them. " +
             $"{steps} steps of each kind, interleaved. Fan-out overhead per step = the distributed step's wall time − the slowest of its passes' " +
             "own time on its peer (from the peer's Server-Timing header): what sending the passes out adds to the step's critical path " +
-            "(serialisation, HTTP/2 transport, parsing, waiting). Transport per pass = round trip on the coordinator − that pass's peer time. " +
+            "(serialisation, HTTP transport, parsing, waiting). Transport per pass = round trip on the coordinator − that pass's peer time. " +
             "The local step runs its passes one after another on the coordinator, so the two step times compare a fanned-out step with a local one.");
         report.AppendLine();
         report.AppendLine("| step | p50 ms | p99 ms |");
@@ -387,7 +390,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
 
     private const string SiloSecret = "bench-cluster-secret";
 
-    // A silo in this process with a cleartext HTTP/2 peer URL, the benchmark's cluster secret and 1 s heartbeats.
+    // A silo in this process with a peer URL, the benchmark's cluster secret and 1 s heartbeats.
     private static Task<InProcessSilo> Silo(string siloId, string connection, string data, bool runJobs, int threads) =>
         InProcessSilo.StartAsync(siloId, connection, data, o =>
         {

@@ -28,6 +28,24 @@ public sealed class TensorFramesTests
     }
 
     [Fact]
+    public void Tensors_are_framed_straight_from_their_memory_as_their_copies_are()
+    {
+        using var generator = new Generator(3UL);
+        using var sample = Torch.Torch.Randn([2, 4, 8, 8], generator);
+        using var timestep = Torch.Torch.Scalar(500, DType.Float32);
+        using var half = Torch.Torch.Randn([2, 7, 16], generator).To(DType.Float16);
+        Torch.Tensor[] tensors = [sample, timestep, half];
+        var framed = TensorFrames.Encode(tensors);
+        Assert.Equal(TensorFrames.Encode(tensors.Select(StateTensor.From).ToList()), framed);
+        var decoded = TensorFrames.Decode(framed, 3);
+        for (var i = 0; i < tensors.Length; i++)
+        {
+            using var back = decoded[i].ToTensor();
+            Assert.True(back.ContentEquals(tensors[i]), $"tensor {i} changed on the way");
+        }
+    }
+
+    [Fact]
     public void Malformed_bodies_are_refused_with_what_is_wrong()
     {
         var good = TensorFrames.Encode([Tensor(DType.Float32, 2, 3)]);

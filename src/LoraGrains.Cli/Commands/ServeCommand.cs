@@ -12,8 +12,8 @@ internal static class ServeCommand
           --postgres CONN          PostgreSQL connection string (a cluster); also env LORAGRAINS_POSTGRES
           --data DIR               shared data directory: adapters, images (and the SQLite database without --postgres); default ./data
           --urls URLS              Kestrel URLs, ';'-separated (default http://127.0.0.1:5080)
-          --peer-urls URLS         cleartext HTTP/2 (prior knowledge) URLs for silo-to-silo calls; peers then use the first
-          --advertise URL          address other silos reach this one at (default: h2c://<first peer URL>, else the first of --urls)
+          --peer-urls URLS         URLs for silo-to-silo calls (e.g. on a cluster-internal interface); peers then use the first
+          --advertise URL          address other silos reach this one at (default: the first of --peer-urls, else of --urls)
           --silo-id ID             membership id (default: random)
           --model PATH             Stable Diffusion model (default: the embedded tiny random model)
           --yaml FILE              LDM yaml of a single-file checkpoint

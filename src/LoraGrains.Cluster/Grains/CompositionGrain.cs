@@ -36,7 +36,7 @@ public sealed class CompositionGrain(
         logger.LogInformation("Job {Job} attempt {Attempt}: {Steps} steps{Resume}", job.JobId, job.Attempt, generation.Steps,
             resume is null ? string.Empty : $", resuming after step {resume.CompletedSteps}");
 
-        var denoiser = await CreateDenoiserAsync(request, generation, cancellationToken).ConfigureAwait(false);
+        using var denoiser = await CreateDenoiserAsync(request, generation, cancellationToken).ConfigureAwait(false);
         GenerationResult result;
         using (await host.AcquireAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -11,10 +11,10 @@ namespace LoraGrains.Cluster.Grains;
 /// </summary>
 /// <param name="AdapterHash">The adapter (content hash), loaded from the shared data directory if not resident.</param>
 /// <param name="Scale">Its effective scale.</param>
-/// <param name="Sample">The scaled model input (both guidance branches).</param>
+/// <param name="Latents">The scaled model input of one guidance branch (batch B).</param>
 /// <param name="Timestep">The timestep, a scalar tensor.</param>
-/// <param name="TextStates">The text encoder states of the branches.</param>
-public sealed record DenoiseRequest(string AdapterHash, double Scale, StateTensor Sample, StateTensor Timestep, StateTensor TextStates)
+/// <param name="TextStates">The text encoder states of the branches (batch branches·B); the latents are evaluated once per branch.</param>
+public sealed record DenoiseRequest(string AdapterHash, double Scale, StateTensor Latents, StateTensor Timestep, StateTensor TextStates)
 {
     /// <summary>The header naming the adapter.</summary>
     public const string AdapterHeader = "X-LoraGrains-Adapter";
@@ -24,7 +24,7 @@ public sealed record DenoiseRequest(string AdapterHash, double Scale, StateTenso
 
     /// <summary>
     /// The HTTP request for a pass of <paramref name="adapterHash"/> to the silo at <paramref name="peerAddress"/>, whose
-    /// body is <paramref name="framedTensors"/> (sample, timestep, text states as <see cref="TensorFrames"/>; not copied).
+    /// body is <paramref name="framedTensors"/> (latents, timestep, text states as <see cref="TensorFrames"/>; not copied).
     /// </summary>
     public static HttpRequestMessage ToHttp(string peerAddress, string adapterHash, double scale, byte[] framedTensors)
     {
@@ -44,15 +44,15 @@ public sealed record DenoiseRequest(string AdapterHash, double Scale, StateTenso
         if (adapter.Length == 0) throw new HttpApiException(400, $"the {AdapterHeader} header is required", AdapterHeader);
         if (!double.TryParse(request.Headers[ScaleHeader].ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var scale))
             throw new HttpApiException(400, $"the {ScaleHeader} header must be a number", ScaleHeader);
-        using var body = await RequestBody.ReadAsync(request, limit, TensorFrames.ContentType, cancellationToken).ConfigureAwait(false);
+        var body = await RequestBody.ReadAsync(request, limit, TensorFrames.ContentType, cancellationToken).ConfigureAwait(false);
         StateTensor[] tensors;
         try
         {
-            tensors = TensorFrames.Decode(body.GetBuffer().AsSpan(0, (int)body.Length), 3);
+            tensors = TensorFrames.Decode(body, 3);
         }
         catch (FormatException e)
         {
-            throw new HttpApiException(400, $"the body must be three tensor frames (sample, timestep, text states): {e.Message}", "body");
+            throw new HttpApiException(400, $"the body must be three tensor frames (latents, timestep, text states): {e.Message}", "body");
         }
 
         return new DenoiseRequest(adapter, scale, tensors[0], tensors[1], tensors[2]);

@@ -13,20 +13,27 @@ namespace LoraGrains.Cluster.Grains;
 /// silo's model (a busy silo answers 503 and the peer computes the pass itself), so two silos fanning out to
 /// each other cannot deadlock.
 /// </summary>
-public sealed class DenoiserGrain(ModelHost host, DenoiserThread thread, AdapterResidency residency, SiloMetrics metrics) : Grain
+public sealed class DenoiserGrain(ModelHost host, PassThread thread, AdapterResidency residency, SiloMetrics metrics) : Grain
 {
     /// <summary>How long a pass waits for the model before declining.</summary>
     public static readonly TimeSpan ModelWait = TimeSpan.FromSeconds(2);
 
-    /// <summary>Evaluates one pass.</summary>
+    /// <summary>Evaluates one pass: the noise prediction, framed (<see cref="TensorFrames"/>) as it goes on the wire.</summary>
     /// <exception cref="HttpApiException">503 when the model is busy; 400 when the tensors do not fit.</exception>
-    public async Task<StateTensor> DenoiseAsync(DenoiseRequest request, CancellationToken cancellationToken)
+    public async Task<byte[]> DenoiseAsync(DenoiseRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         StorageKeys.ContentHash(request.AdapterHash, "adapterHash");
         if (!double.IsFinite(request.Scale) || Math.Abs(request.Scale) > 100)
         {
             throw new HttpApiException(400, "scale must be finite and at most 100 in magnitude", "scale");
+        }
+
+        var (latents, states) = (request.Latents.Shape, request.TextStates.Shape);
+        if (latents.Length == 0 || states.Length == 0 || latents[0] == 0 || states[0] % latents[0] != 0)
+        {
+            throw new HttpApiException(400, $"the batch of the text states ({(states.Length == 0 ? "none" : states[0])}) must be a whole multiple " +
+                $"of the batch of the latents ({(latents.Length == 0 ? "none" : latents[0])}): one block of states per guidance branch", "body");
         }
 
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -43,12 +50,12 @@ public sealed class DenoiserGrain(ModelHost host, DenoiserThread thread, Adapter
 
         using (lease)
         {
-            // Not on this pool thread: see DenoiserThread.
+            // Not on this pool thread: see PassThread.
             return await thread.RunAsync(() => Evaluate(request)).ConfigureAwait(false);
         }
     }
 
-    private StateTensor Evaluate(DenoiseRequest request)
+    private byte[] Evaluate(DenoiseRequest request)
     {
         residency.EnsureAttached([request.AdapterHash]);
         var model = host.Model;
@@ -57,12 +64,15 @@ public sealed class DenoiserGrain(ModelHost host, DenoiserThread thread, Adapter
         model.Adapters.Activate(LoraComponent.Unet, activation);
         try
         {
-            var sample = request.Sample.ToTensor(model.Device).To(model.DType);
+            var latents = request.Latents.ToTensor(model.Device).To(model.DType);
             var timestep = request.Timestep.ToTensor(model.Device);
             var states = request.TextStates.ToTensor(model.Device).To(model.DType);
+            // The latents once per guidance branch, stacked as the coordinator's own pass stacks them.
+            var branches = (int)(states.Shape[0] / latents.Shape[0]);
+            var sample = branches == 1 ? latents : Torch.Torch.Cat(Enumerable.Repeat(latents, branches).ToList());
             var noise = model.UNet.Forward(sample, timestep, states);
             metrics.RemotePasses.Add(1);
-            return StateTensor.From(noise);
+            return TensorFrames.Encode([noise]);
         }
         catch (Exception e) when (e is TorchException or ArgumentException)
         {

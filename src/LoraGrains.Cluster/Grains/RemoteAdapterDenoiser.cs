@@ -13,13 +13,15 @@ namespace LoraGrains.Cluster.Grains;
 /// <summary>
 /// The coordinator's side of Composite across silos: each step, every adapter's pass goes at once to the
 /// <see cref="DenoiserGrain"/> of the peer <see cref="DenoiserPlacement"/> chose (one encoded body shared by all of
-/// them); a pass that fails (peer busy, gone, slow) runs locally instead, so the result never depends on the peers
-/// being there.
+/// them), each peer's calls made by a <see cref="PassThread"/> of its own; a pass that fails (peer busy, gone, slow)
+/// runs locally instead, so the result never depends on the peers being there. Dispose when the job ends.
 /// </summary>
 internal sealed class RemoteAdapterDenoiser(
-    HttpClient http, IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, SiloMetrics metrics, ILogger logger) : IAdapterDenoiser
+    HttpClient http, IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, SiloMetrics metrics, ILogger logger) : IAdapterDenoiser, IDisposable
 {
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, PassThread> _callers = new(StringComparer.Ordinal);
+    private bool _disposed;
     private readonly HashSet<string> _givenUp = new(StringComparer.Ordinal);
     private int _remotePasses;
     private double _overheadMs;
@@ -59,7 +61,7 @@ internal sealed class RemoteAdapterDenoiser(
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<Task<StateTensor?>?> Start(IReadOnlyList<string> adapterIds, IReadOnlyList<double> scales, Tensor sample, Tensor timestep, Tensor textStates)
+    public IReadOnlyList<Task<StateTensor?>?> Start(IReadOnlyList<string> adapterIds, IReadOnlyList<double> scales, Tensor latents, Tensor timestep, Tensor textStates)
     {
         ArgumentNullException.ThrowIfNull(adapterIds);
         ArgumentNullException.ThrowIfNull(scales);
@@ -73,21 +75,37 @@ internal sealed class RemoteAdapterDenoiser(
             }
 
             // One body for every pass of the step: only the adapter and its scale (headers) differ.
-            body ??= TensorFrames.Encode([StateTensor.From(sample), StateTensor.From(timestep), StateTensor.From(textStates)]);
-            passes[i] = SendAsync(peer, adapterIds[i], scales[i], body);
+            body ??= TensorFrames.Encode([latents, timestep, textStates]);
+            var (adapterId, scale, frames) = (adapterIds[i], scales[i], body);
+            passes[i] = Caller(peer.SiloId).RunAsync(() => Call(peer, adapterId, scale, frames));
         }
 
         return passes;
     }
 
-    private async Task<StateTensor?> SendAsync(SiloRecord peer, string adapterId, double scale, byte[] body)
+    private PassThread Caller(string siloId)
+    {
+        lock (_gate)
+        {
+            if (!_callers.TryGetValue(siloId, out var caller))
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                _callers[siloId] = caller = new PassThread("peer " + siloId);
+            }
+
+            return caller;
+        }
+    }
+
+    // Blocking I/O on the caller's own thread: the answer wakes it straight from its socket.
+    private StateTensor? Call(SiloRecord peer, string adapterId, double scale, byte[] body)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
             using var request = DenoiseRequest.ToHttp(peer.Address, adapterId, scale, body);
             request.Headers.Add(ClusterSecretAuthentication.Header, clusterSecret);
-            using var response = await http.SendAsync(request).ConfigureAwait(false);
+            using var response = http.Send(request, HttpCompletionOption.ResponseHeadersRead);
             if (!response.IsSuccessStatusCode)
             {
                 metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
@@ -95,7 +113,7 @@ internal sealed class RemoteAdapterDenoiser(
                 return null;
             }
 
-            var noise = TensorFrames.Decode(await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false), 1)[0];
+            var noise = TensorFrames.Decode(ReadBody(response.Content), 1)[0];
             Interlocked.Increment(ref _remotePasses);
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
             if (PeerTime(response) is { } peerMs)
@@ -120,6 +138,44 @@ internal sealed class RemoteAdapterDenoiser(
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
             logger.LogWarning("Peer {Silo} unreachable for Composite passes ({Error}); running them locally", peer.SiloId, e.Message);
             return null;
+        }
+    }
+
+    // The answer, read into one array of its announced length.
+    private static byte[] ReadBody(HttpContent content)
+    {
+        using var stream = content.ReadAsStream();
+        if (content.Headers.ContentLength is not long length)
+        {
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return copy.ToArray();
+        }
+
+        if (length > SiloEndpoints.MaxDenoiseBodyBytes)
+        {
+            throw new InvalidDataException($"the answer is {length} bytes; a pass's answer may be at most {SiloEndpoints.MaxDenoiseBodyBytes}");
+        }
+
+        var body = new byte[length];
+        stream.ReadExactly(body);
+        return body;
+    }
+
+    /// <summary>Ends the per-peer threads once their calls in flight are answered.</summary>
+    public void Dispose()
+    {
+        PassThread[] callers;
+        lock (_gate)
+        {
+            _disposed = true;
+            callers = [.. _callers.Values];
+            _callers.Clear();
+        }
+
+        foreach (var caller in callers)
+        {
+            caller.Dispose();
         }
     }
 

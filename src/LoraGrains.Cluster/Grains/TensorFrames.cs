@@ -21,27 +21,41 @@ public static class TensorFrames
     public static byte[] Encode(IReadOnlyList<StateTensor> tensors)
     {
         ArgumentNullException.ThrowIfNull(tensors);
+        return Encode(tensors.Count, i => (tensors[i].DType, tensors[i].Shape, tensors[i].Data.Length), (i, elements) => tensors[i].Data.CopyTo(elements));
+    }
+
+    /// <summary>The frames of <paramref name="tensors"/> (on any device), in order, copied straight from their memory.</summary>
+    public static byte[] Encode(IReadOnlyList<Tensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        return Encode(tensors.Count, i => (tensors[i].DType, tensors[i].Shape, tensors[i].ByteSize), (i, elements) => tensors[i].CopyBytesTo(elements));
+    }
+
+    private static byte[] Encode(int count, Func<int, (DType DType, long[] Shape, long Bytes)> describe, Action<int, Span<byte>> copyElements)
+    {
         var size = 0L;
-        foreach (var t in tensors)
+        for (var i = 0; i < count; i++)
         {
-            if (t.Shape.Length > MaxRank) throw new ArgumentException($"a tensor of rank {t.Shape.Length} cannot be framed (at most {MaxRank})", nameof(tensors));
-            size += 2 + (8L * t.Shape.Length) + t.Data.Length;
+            var (_, shape, bytes) = describe(i);
+            if (shape.Length > MaxRank) throw new ArgumentException($"a tensor of rank {shape.Length} cannot be framed (at most {MaxRank})", "tensors");
+            size += 2 + (8L * shape.Length) + bytes;
         }
 
         var body = new byte[size];
         var at = 0;
-        foreach (var t in tensors)
+        for (var i = 0; i < count; i++)
         {
-            body[at++] = (byte)t.DType;
-            body[at++] = (byte)t.Shape.Length;
-            foreach (var dim in t.Shape)
+            var (dtype, shape, bytes) = describe(i);
+            body[at++] = (byte)dtype;
+            body[at++] = (byte)shape.Length;
+            foreach (var dim in shape)
             {
                 BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(at), dim);
                 at += 8;
             }
 
-            t.Data.CopyTo(body, at);
-            at += t.Data.Length;
+            copyElements(i, body.AsSpan(at, (int)bytes));
+            at += (int)bytes;
         }
 
         return body;

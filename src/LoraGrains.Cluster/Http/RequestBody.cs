@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using LoraGrains.Client;
 using Microsoft.AspNetCore.Http;
@@ -33,18 +34,18 @@ public static class RequestBody
     public static async Task<T> ReadJsonAsync<T>(HttpRequest request, int limit, CancellationToken cancellationToken)
         where T : class
     {
-        using var buffer = await ReadAsync(request, limit, "application/json", cancellationToken).ConfigureAwait(false);
-        if (buffer.Length == 0)
+        var body = await ReadAsync(request, limit, "application/json", cancellationToken).ConfigureAwait(false);
+        if (body.Count == 0)
         {
             throw new HttpApiException(400, "a JSON body is required", "body");
         }
 
-        return await JsonSerializer.DeserializeAsync<T>(buffer, LoraGrainsJson.Options, cancellationToken).ConfigureAwait(false)
+        return JsonSerializer.Deserialize<T>(body.AsSpan(), LoraGrainsJson.Options)
             ?? throw new HttpApiException(400, "the JSON body must be an object, not null", "body");
     }
 
     /// <summary>The whole body, of media type <paramref name="contentType"/>; 413 past <paramref name="limit"/> bytes, 415 for another type.</summary>
-    public static async Task<MemoryStream> ReadAsync(HttpRequest request, int limit, string contentType, CancellationToken cancellationToken)
+    public static async Task<ArraySegment<byte>> ReadAsync(HttpRequest request, int limit, string contentType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(contentType);
@@ -63,21 +64,34 @@ public static class RequestBody
             throw new HttpApiException(415, $"expected Content-Type {contentType}, got '{type}'");
         }
 
-        var buffer = new MemoryStream(request.ContentLength is long length && length > 0 && length <= limit ? (int)length : 0);
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        // Straight from Kestrel's buffers into one array (sized by Content-Length when there is one), taking whatever has
+        // arrived at each read: a distributed step's pass body is read with one copy and few wake-ups.
+        var reader = request.BodyReader;
+        var body = new byte[request.ContentLength is long length && length > 0 ? length : 0];
+        var filled = 0;
+        while (true)
         {
-            if (buffer.Length + read > limit)
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (filled + buffer.Length > limit)
             {
+                reader.AdvanceTo(buffer.End);
                 await DrainAsync(request.Body, cancellationToken).ConfigureAwait(false);
                 throw new HttpApiException(413, $"the request body exceeds the limit of {limit} bytes");
             }
 
-            buffer.Write(chunk, 0, read);
-        }
+            if (filled + buffer.Length > body.Length)
+            {
+                Array.Resize(ref body, (int)Math.Min(limit, Math.Max(filled + buffer.Length, 2L * body.Length)));
+            }
 
-        buffer.Position = 0;
-        return buffer;
+            buffer.CopyTo(body.AsSpan(filled));
+            filled += (int)buffer.Length;
+            reader.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                return new ArraySegment<byte>(body, 0, filled);
+            }
+        }
     }
 }

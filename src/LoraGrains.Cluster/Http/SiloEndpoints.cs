@@ -46,10 +46,10 @@ public static class SiloEndpoints
         {
             var request = await DenoiseRequest.ReadAsync(http.Request, MaxDenoiseBodyBytes, http.RequestAborted);
             var started = Stopwatch.GetTimestamp();
-            var noise = await grains.CallAsync<DenoiserGrain, StateTensor>(options.Value.SiloId, g => g.DenoiseAsync(request, http.RequestAborted), http.RequestAborted);
+            var noise = await grains.CallAsync<DenoiserGrain, byte[]>(options.Value.SiloId, g => g.DenoiseAsync(request, http.RequestAborted), http.RequestAborted);
             // The caller subtracts the pass's own time from its round trip: what is left is the cost of going remote.
             http.Response.Headers["Server-Timing"] = string.Create(CultureInfo.InvariantCulture, $"{DenoiseTiming};dur={Stopwatch.GetElapsedTime(started).TotalMilliseconds:F3}");
-            return Results.Bytes(TensorFrames.Encode([noise]), TensorFrames.ContentType);
+            return Results.Bytes(noise, TensorFrames.ContentType);
         });
         peers.MapGet("/jobs/{id:guid}/progress", (Guid id, JobProgressBoard board) =>
             board.Get(id) is { } progress ? Results.Json(progress, LoraGrainsJson.Options) : Results.NotFound());

@@ -9,11 +9,11 @@ namespace LoraGrains.Cluster.Runtime;
 public static class KestrelEndpoint
 {
     /// <summary>
-    /// Listens on <paramref name="url"/>: https gets HTTP/1.1 and HTTP/2 (negotiated by ALPN), http gets HTTP/1.1, or
-    /// HTTP/2 only (prior knowledge, for peers) when <paramref name="http2Only"/>.
+    /// Listens on <paramref name="url"/>: https gets HTTP/1.1 and HTTP/2 (negotiated by ALPN), http gets HTTP/1.1
+    /// (which is also what silos speak to each other: docs/benchmarks.md, session 6).
     /// </summary>
     /// <exception cref="ArgumentException">The URL is not an http(s) address with a port.</exception>
-    public static void Listen(KestrelServerOptions kestrel, string url, bool http2Only)
+    public static void Listen(KestrelServerOptions kestrel, string url)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         BindingAddress address;
@@ -34,7 +34,7 @@ public static class KestrelEndpoint
 
         void Configure(ListenOptions listen)
         {
-            listen.Protocols = http2Only ? HttpProtocols.Http2 : https ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+            listen.Protocols = https ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
             if (https)
             {
                 listen.UseHttps();

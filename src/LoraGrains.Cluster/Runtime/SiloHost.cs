@@ -41,15 +41,9 @@ public static class SiloHost
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // Tenant URLs: HTTP/1.1 and HTTP/2 over TLS (ALPN), HTTP/1.1 in cleartext; peer URLs: cleartext HTTP/2.
-            foreach (var url in SiloOptions.Split(options.Urls))
+            foreach (var url in SiloOptions.Split(options.Urls + ";" + options.PeerUrls))
             {
-                KestrelEndpoint.Listen(kestrel, url, http2Only: false);
-            }
-
-            foreach (var url in SiloOptions.Split(options.PeerUrls ?? string.Empty))
-            {
-                KestrelEndpoint.Listen(kestrel, url, http2Only: true);
+                KestrelEndpoint.Listen(kestrel, url);
             }
 
             kestrel.Limits.MaxRequestBodySize = options.MaxAdapterUploadBytes + Http.RequestBody.DrainLimit;
@@ -78,7 +72,7 @@ public static class SiloHost
 
         builder.Services.AddSingleton<SiloFiles>();
         builder.Services.AddSingleton<ModelHost>();
-        builder.Services.AddSingleton<DenoiserThread>();
+        builder.Services.AddSingleton(_ => new PassThread("denoiser"));
         builder.Services.AddSingleton<AdapterResidency>();
         builder.Services.AddSingleton<GrainRuntime>();
         builder.Services.AddSingleton<JobProgressBoard>();

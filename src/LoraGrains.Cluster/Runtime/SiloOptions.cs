@@ -24,12 +24,12 @@ public sealed class SiloOptions
     public string Urls { get; set; } = "http://127.0.0.1:5080";
 
     /// <summary>
-    /// Cleartext HTTP/2 (prior knowledge) URLs for silo-to-silo calls, ';'-separated; none by default. When set, peers
-    /// reach this silo over HTTP/2 at the first of them.
+    /// URLs for silo-to-silo calls (on a cluster-internal interface, say), ';'-separated; none by default. When set,
+    /// peers reach this silo at the first of them.
     /// </summary>
     public string? PeerUrls { get; set; }
 
-    /// <summary>Address peers reach this silo at (default: the first of <see cref="PeerUrls"/> as <c>h2c://</c>, else of <see cref="Urls"/>).</summary>
+    /// <summary>Address peers reach this silo at (default: the first of <see cref="PeerUrls"/>, else of <see cref="Urls"/>).</summary>
     public string? AdvertisedAddress { get; set; }
 
     /// <summary>Lease length of a claimed job; renewed every third of it while the job runs.</summary>
@@ -101,8 +101,7 @@ public sealed class SiloOptions
     public bool RunJobs { get; set; } = true;
 
     /// <summary>The address peers use.</summary>
-    public string EffectiveAddress => AdvertisedAddress
-        ?? (PeerUrls is { Length: > 0 } peers ? PeerAddress.H2cScheme + "://" + new Uri(Split(peers)[0]).Authority : Split(Urls)[0]);
+    public string EffectiveAddress => AdvertisedAddress ?? Split(PeerUrls is { Length: > 0 } peers ? peers : Urls)[0];
 
     /// <summary>Splits a ';'-separated URL list.</summary>
     public static string[] Split(string urls) => (urls ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -9,13 +9,7 @@ namespace LoraGrains.Cluster.Runtime;
 /// <summary>Calls other silos' silo-to-silo endpoints (authenticated with the cluster secret), found through the membership table.</summary>
 public sealed class SiloPeers(ClusterStore store, IOptions<SiloOptions> options) : IDisposable
 {
-    // A 4 MiB HTTP/2 stream window: a Composite pass's answer (and an SD 1.5 request, ~0.6 MB) then needs no window
-    // update round trip, where the 64 KiB default would stall every answer above it once.
-    private readonly HttpClient _http = new(new SocketsHttpHandler
-    {
-        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-        InitialHttp2StreamWindowSize = 4 << 20,
-    })
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
     { Timeout = TimeSpan.FromSeconds(60) };
 
     /// <summary>The connection pool for silo-to-silo calls.</summary>

@@ -17,8 +17,11 @@ public interface IAdapterDenoiser
     /// </summary>
     /// <param name="adapterIds">The step's adapters (their ids in the model's adapter set).</param>
     /// <param name="scales">Their effective scales at this step (user weight × schedule × LoRA scale).</param>
-    /// <param name="sample">The scaled model input, both guidance branches on the batch axis.</param>
+    /// <param name="latents">
+    /// The scaled model input of one guidance branch (batch B). A pass evaluates it once per branch, stacked on the batch
+    /// axis as the local pass does, so the same latents need not travel twice.
+    /// </param>
     /// <param name="timestep">The timestep (a scalar tensor).</param>
-    /// <param name="textStates">The text encoder states of the branches.</param>
-    IReadOnlyList<Task<StateTensor?>?> Start(IReadOnlyList<string> adapterIds, IReadOnlyList<double> scales, Tensor sample, Tensor timestep, Tensor textStates);
+    /// <param name="textStates">The text encoder states of the branches (batch branches·B): the noise prediction has this batch.</param>
+    IReadOnlyList<Task<StateTensor?>?> Start(IReadOnlyList<string> adapterIds, IReadOnlyList<double> scales, Tensor latents, Tensor timestep, Tensor textStates);
 }

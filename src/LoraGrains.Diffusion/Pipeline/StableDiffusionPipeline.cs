@@ -229,7 +229,7 @@ public sealed class StableDiffusionPipeline
         {
             var sample = guided ? Torch.Torch.Cat([input, input]) : input;
             // Remote passes first, all at once; the local ones run here meanwhile; then the remote answers are collected.
-            var remote = adapterDenoiser?.Start(ids, scales, sample, timestep, textStates);
+            var remote = adapterDenoiser?.Start(ids, scales, input, timestep, textStates);
             var noises = new Tensor?[n];
             Tensor Local(int a)
             {

@@ -30,7 +30,7 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         var live = await cluster.Store.Membership.ListLiveAsync(TimeSpan.FromMinutes(1));
         var placement = DenoiserPlacement.Place([a.Hash, b.Hash], live, "coordinator");
         Assert.All(placement.Values, p => Assert.Equal("peer-1", p!.SiloId));
-        Assert.StartsWith("h2c://127.0.0.1:", placement[a.Hash]!.Address, StringComparison.Ordinal);
+        Assert.StartsWith("http://127.0.0.1:", placement[a.Hash]!.Address, StringComparison.Ordinal);
 
         Torch.Torch.NumThreads = 1;
         using var model = StableDiffusionModel.Load(ModelHost.EmbeddedModelPath);
@@ -54,7 +54,7 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var metrics = new SiloMetrics(services.GetRequiredService<IMeterFactory>());
         using var http = new HttpClient();
-        var remote = new RemoteAdapterDenoiser(http, placement, SiloProcess.ClusterSecret, metrics, NullLogger.Instance);
+        using var remote = new RemoteAdapterDenoiser(http, placement, SiloProcess.ClusterSecret, metrics, NullLogger.Instance);
         var spread = new FinalLatents();
         new StableDiffusionPipeline(model, remote).Generate(request, observer: spread);
 

@@ -52,6 +52,13 @@ public sealed class ValidationTests(PostgresServer server)
         await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json("""{"prompt":"x","""), "not valid JSON");
         await Refused(HttpStatusCode.BadRequest, HttpMethod.Post, "v1/jobs", Json(""), "JSON body is required");
         await Refused(HttpStatusCode.RequestEntityTooLarge, HttpMethod.Post, "v1/jobs", Json($$"""{"prompt":"{{new string('a', 2 << 20)}}"}"""), "limit");
+        // Without a Content-Length the body is gathered piece by piece, whole (it reaches the field checks), and held to the limit.
+        var (chunkedJob, chunkedJobText) = await SendChunked(http, "v1/jobs", Encoding.UTF8.GetBytes($$"""{"prompt":"x",{{new string(' ', 50_000)}}"steps":0}"""), "application/json");
+        Assert.True(chunkedJob == HttpStatusCode.BadRequest, chunkedJobText);
+        Assert.Contains("between 1 and 1000", chunkedJobText, StringComparison.Ordinal);
+        (chunkedJob, chunkedJobText) = await SendChunked(http, "v1/jobs", Encoding.UTF8.GetBytes($$"""{"prompt":"{{new string('a', 2 << 20)}}"}"""), "application/json");
+        Assert.True(chunkedJob == HttpStatusCode.RequestEntityTooLarge, chunkedJobText);
+        Assert.Contains("limit", chunkedJobText, StringComparison.Ordinal);
 
         // Malformed ids are the same 404 as foreign ones.
         await Refused(HttpStatusCode.NotFound, HttpMethod.Get, "v1/jobs/not-a-guid", null, "not found");
@@ -122,13 +129,18 @@ public sealed class ValidationTests(PostgresServer server)
         (denoiseStatus, denoiseText) = await Denoise([], adapter: null);
         Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
         Assert.Contains(Grains.DenoiseRequest.AdapterHeader, denoiseText, StringComparison.Ordinal);
+        static Diffusion.Schedulers.StateTensor Zeros(params long[] shape) =>
+            new() { DType = Torch.DType.Float32, Shape = shape, Data = new byte[shape.Aggregate(4L, (a, b) => a * b)] };
+        (denoiseStatus, denoiseText) = await Denoise(Grains.TensorFrames.Encode([Zeros(2, 4, 8, 8), Zeros(), Zeros(3, 77, 32)]), adapter: new string('a', 64));
+        Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
+        Assert.Contains("batch of the text states (3) must be a whole multiple of the batch of the latents (2)", denoiseText, StringComparison.Ordinal);
     }
 
-    private static async Task<(HttpStatusCode Status, string Text)> SendChunked(HttpClient http, string path, byte[] body)
+    private static async Task<(HttpStatusCode Status, string Text)> SendChunked(HttpClient http, string path, byte[] body, string contentType = "application/octet-stream")
     {
         // No Content-Length: the limit must hold while streaming too.
         using var content = new PushStreamContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
         using var response = await http.PostAsync(path, content);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
