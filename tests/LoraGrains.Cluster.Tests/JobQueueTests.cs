@@ -366,6 +366,41 @@ public abstract class JobQueueTests(StoreTarget target, ITestOutputHelper output
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.Jobs.ClaimAsync("silo-1", [], TimeSpan.Zero));
         Assert.Null(await store.Jobs.ClaimAsync("silo-1", [], s_lease));
     }
+
+    [Fact]
+    public async Task A_lease_that_does_not_take_charges_the_tenant_nothing()
+    {
+        var store = await NewStoreAsync();
+        await CreateTenantAsync(store, "acme");
+        var job = await store.Jobs.SubmitAsync(Job("acme"));
+
+        async Task<object?> ExecuteAsync(string sql)
+        {
+            await using var connection = await store.Database.OpenConnectionAsync(CancellationToken.None);
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            return await command.ExecuteScalarAsync();
+        }
+
+        // A trigger drops the lease's row update, as if the selected job had moved on: the broken invariant the claim
+        // reports. Its transaction must not keep the tenant's fair-share charge.
+        await ExecuteAsync(Target.Provider == ClusterDatabaseProvider.Sqlite
+            ? "CREATE TRIGGER refuse_lease BEFORE UPDATE OF status ON jobs WHEN NEW.status = 'running' BEGIN SELECT RAISE(IGNORE); END"
+            : """
+              CREATE FUNCTION refuse_lease() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+              CREATE TRIGGER refuse_lease BEFORE UPDATE ON jobs FOR EACH ROW WHEN (NEW.status = 'running') EXECUTE FUNCTION refuse_lease()
+              """);
+        var passBefore = Convert.ToDouble(await ExecuteAsync("SELECT fair_pass FROM tenants WHERE id = 'acme'"));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.Jobs.ClaimAsync("silo-1", [], s_lease));
+        Assert.Contains("no longer queued", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(passBefore, Convert.ToDouble(await ExecuteAsync("SELECT fair_pass FROM tenants WHERE id = 'acme'")));
+        Assert.Equal("queued", await ExecuteAsync($"SELECT status FROM jobs WHERE tenant_id = 'acme'"));
+
+        // Without the trigger the same job is claimed and the tenant charged.
+        await ExecuteAsync("DROP TRIGGER refuse_lease" + (Target.Provider == ClusterDatabaseProvider.Sqlite ? string.Empty : " ON jobs"));
+        Assert.Equal(job, (await store.Jobs.ClaimAsync("silo-1", [], s_lease))?.JobId);
+        Assert.True(Convert.ToDouble(await ExecuteAsync("SELECT fair_pass FROM tenants WHERE id = 'acme'")) > passBefore);
+    }
 }
 
 /// <summary>The job queue on SQLite.</summary>

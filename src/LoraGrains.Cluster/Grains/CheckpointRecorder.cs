@@ -29,7 +29,7 @@ internal sealed class CheckpointRecorder(ClusterStore store, Guid jobId, string 
     public void OnCheckpoint(GenerationCheckpoint checkpoint)
     {
         // The pipeline runs on its own thread: waiting here keeps checkpoints in order and makes the run wait for the write.
-        store.Jobs.SaveCheckpointAsync(jobId, owner, checkpoint.CompletedSteps, Serialize(checkpoint), cancellationToken).GetAwaiter().GetResult();
+        ThreadWait.Wait(store.Jobs.SaveCheckpointAsync(jobId, owner, checkpoint.CompletedSteps, Serialize(checkpoint), cancellationToken));
         Saved++;
         request?.Saved();
     }

@@ -313,11 +313,11 @@ public sealed class JobQueue
         StorageKeys.Text(resultPath, nameof(resultPath), 4096);
         StorageKeys.ContentHash(resultSha256, nameof(resultSha256));
         // The checkpoint is dropped: the job will never be resumed, and its state may be large.
-        return GuardedUpdateAsync(jobId, owner, """
+        return GuardedUpdateAsync(jobId, owner, WithSlotFreed("""
             UPDATE jobs SET status = 'succeeded', result_path = @result_path, result_sha256 = @result_sha256,
                 lease_expires_at = NULL, checkpoint_data = NULL, finished_at = @now, updated_at = @now
             WHERE id = @id AND lease_owner = @owner AND status = 'running'
-            """, command => command.AddParameter("result_path", resultPath).AddParameter("result_sha256", resultSha256), cancellationToken);
+            """), command => command.AddParameter("result_path", resultPath).AddParameter("result_sha256", resultSha256), cancellationToken);
     }
 
     /// <summary>Marks the job failed for good (the request cannot succeed; retrying would not help).</summary>
@@ -327,11 +327,11 @@ public sealed class JobQueue
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
     public Task FailAsync(Guid jobId, string owner, string error, CancellationToken cancellationToken = default) =>
-        GuardedUpdateAsync(jobId, owner, """
+        GuardedUpdateAsync(jobId, owner, WithSlotFreed("""
             UPDATE jobs SET status = 'failed', error = @error, lease_expires_at = NULL, checkpoint_data = NULL,
                 finished_at = @now, updated_at = @now
             WHERE id = @id AND lease_owner = @owner AND status = 'running'
-            """, command => command.AddParameter("error", Truncate(error)), cancellationToken);
+            """), command => command.AddParameter("error", Truncate(error)), cancellationToken);
 
     /// <summary>Marks a running job cancelled (after its tenant asked; see <see cref="LeaseRenewal.CancellationRequested"/>).</summary>
     /// <param name="jobId">The job.</param>
@@ -340,11 +340,11 @@ public sealed class JobQueue
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="LeaseLostException">The caller no longer holds the lease.</exception>
     public Task CancelAsync(Guid jobId, string owner, string reason = "cancelled by the tenant", CancellationToken cancellationToken = default) =>
-        GuardedUpdateAsync(jobId, owner, """
+        GuardedUpdateAsync(jobId, owner, WithSlotFreed("""
             UPDATE jobs SET status = 'cancelled', error = @error, lease_expires_at = NULL, checkpoint_data = NULL,
                 finished_at = @now, updated_at = @now
             WHERE id = @id AND lease_owner = @owner AND status = 'running'
-            """, command => command.AddParameter("error", Truncate(reason)), cancellationToken);
+            """), command => command.AddParameter("error", Truncate(reason)), cancellationToken);
 
     /// <summary>
     /// Gives the job back to the queue, keeping its checkpoint, without spending an attempt: what a draining
@@ -618,6 +618,14 @@ public sealed class JobQueue
     private string WithJobsReady(string sql) =>
         _database.NotifyJobsReady.Length == 0 ? sql : sql + ";\n" + _database.NotifyJobsReady;
 
+    // A job that ends frees one of its tenant's running slots: if the tenant has queued jobs (held back by its quota,
+    // perhaps), idle silos are woken to claim one now rather than at their next poll. Only then: waking every idle
+    // silo on every finished job would cost each of them an empty claim.
+    private string WithSlotFreed(string sql) => _database.NotifyJobsReadyWhen(
+        "EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued' AND q.tenant_id = (SELECT f.tenant_id FROM jobs f WHERE f.id = @id))") is { Length: > 0 } notify
+        ? sql + ";\n" + notify
+        : sql;
+
     // Only when the sweep re-queued something: announcing every claim's empty sweep would wake every idle silo on
     // every claim, and each wake-up is another claim.
     private async Task AnnounceRequeuedAsync(DbConnection connection, DbTransaction transaction, LeaseSweepResult swept, CancellationToken cancellationToken)
@@ -708,12 +716,15 @@ public sealed class JobQueue
         DbConnection connection, DbTransaction transaction, Guid jobId, string owner, long now, long expires,
         (string TenantId, double Start, double Pass) charge, bool announce, CancellationToken cancellationToken)
     {
+        // The tenant is charged only if the lease took: the batch commits in the same round trip, so a charge that came
+        // first would stay even when the lease finds the job gone (see below).
         var sql = $"""
-            UPDATE tenants SET fair_start = @start, fair_pass = @pass WHERE id = @tenant;
             UPDATE jobs SET status = 'running', lease_owner = @owner, lease_expires_at = @expires, attempts = attempts + 1,
                 started_at = COALESCE(started_at, @now), updated_at = @now
             WHERE id = @id AND status = 'queued'
-            RETURNING {ClaimedColumns}
+            RETURNING {ClaimedColumns};
+            UPDATE tenants SET fair_start = @start, fair_pass = @pass
+            WHERE id = @tenant AND EXISTS (SELECT 1 FROM jobs WHERE id = @id AND lease_owner = @owner AND status = 'running' AND updated_at = @now)
             """;
         await using var command = connection.CreateCommand(transaction, WithCommit(announce ? WithJobsReady(sql) : sql));
         command.AddParameter("id", jobId).AddParameter("owner", owner).AddParameter("expires", expires).AddParameter("now", now)

@@ -10,7 +10,8 @@ namespace LoraGrains.Cluster.Runtime;
 
 /// <summary>
 /// The embedded mode: one silo in this process on SQLite, listening on a free loopback port, with a local tenant,
-/// and a <see cref="LoraGrainsClient"/> to it — the same client interface as a remote cluster.
+/// and a <see cref="LoraGrainsClient"/> to it — the same client interface as a remote cluster. The client's API key
+/// is issued at start and revoked at dispose, so no run leaves a valid key behind in the data directory.
 /// </summary>
 public sealed class EmbeddedLoraGrains : IAsyncDisposable
 {
@@ -18,12 +19,14 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
     public const string LocalTenant = "local";
 
     private readonly WebApplication _silo;
+    private readonly string _keyId;
 
-    private EmbeddedLoraGrains(WebApplication silo, Uri address, LoraGrainsClient client)
+    private EmbeddedLoraGrains(WebApplication silo, Uri address, IssuedApiKey key)
     {
         _silo = silo;
+        _keyId = key.KeyId;
         Address = address;
-        Client = client;
+        Client = new LoraGrainsClient(address, key.Secret);
     }
 
     /// <summary>The loopback address the silo listens on (its HTTP API, <c>/metrics</c> and <c>/readyz</c>).</summary>
@@ -68,7 +71,7 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
         var key = await store.Tenants.CreateApiKeyAsync(LocalTenant, cancellationToken).ConfigureAwait(false);
         await silo.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = new Uri(options.Urls);
-        return new EmbeddedLoraGrains(silo, address, new LoraGrainsClient(address, key.Secret));
+        return new EmbeddedLoraGrains(silo, address, key);
     }
 
     /// <inheritdoc />
@@ -76,6 +79,7 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
     {
         Client.Dispose();
         await _silo.StopAsync().ConfigureAwait(false);
+        await _silo.Services.GetRequiredService<ClusterStore>().Tenants.RevokeApiKeyAsync(LocalTenant, _keyId).ConfigureAwait(false);
         await _silo.DisposeAsync().ConfigureAwait(false);
     }
 }

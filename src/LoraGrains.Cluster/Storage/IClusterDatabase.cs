@@ -26,6 +26,12 @@ public interface IClusterDatabase : IAsyncDisposable
     /// </summary>
     string NotifyJobsReady { get; }
 
+    /// <summary>
+    /// <see cref="NotifyJobsReady"/> only if the SQL <paramref name="condition"/> holds when the statement runs (a
+    /// statement that changes no rows); empty on SQLite.
+    /// </summary>
+    string NotifyJobsReadyWhen(string condition);
+
     /// <summary>Opens a pooled connection, configured for this engine.</summary>
     /// <param name="cancellationToken">Cancels the open.</param>
     ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);

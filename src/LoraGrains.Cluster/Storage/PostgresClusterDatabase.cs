@@ -57,6 +57,9 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
     public string NotifyJobsReady => "NOTIFY " + JobsChannel;
 
     /// <inheritdoc />
+    public string NotifyJobsReadyWhen(string condition) => $"SELECT pg_notify('{JobsChannel}', '') WHERE {condition}";
+
+    /// <inheritdoc />
     public string CommitStatement => "COMMIT";
 
     /// <inheritdoc />

@@ -53,6 +53,9 @@ public sealed class SqliteClusterDatabase : IClusterDatabase
     public string NotifyJobsReady => string.Empty;
 
     /// <inheritdoc />
+    public string NotifyJobsReadyWhen(string condition) => string.Empty;
+
+    /// <inheritdoc />
     public string CommitStatement => string.Empty;
 
     /// <inheritdoc />

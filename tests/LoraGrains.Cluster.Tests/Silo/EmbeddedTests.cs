@@ -62,6 +62,14 @@ public sealed class EmbeddedTests
                 Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
                 Assert.Contains("has no image 2", missing.Detail, StringComparison.Ordinal);
             }
+
+            // Each run issued its client a key and revoked it when it ended: none is left valid in the data directory.
+            await using (var store = await Storage.ClusterStore.OpenAsync(new SiloOptions { DataDirectory = data, DatabaseProvider = Storage.ClusterDatabaseProvider.Sqlite }.ToStoreOptions()))
+            {
+                var keys = await store.Tenants.ListApiKeysAsync(EmbeddedLoraGrains.LocalTenant);
+                Assert.Equal(2, keys.Count);
+                Assert.All(keys, k => Assert.NotNull(k.RevokedAt));
+            }
         }
         finally
         {

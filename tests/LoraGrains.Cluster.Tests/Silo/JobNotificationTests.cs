@@ -62,6 +62,20 @@ public sealed class JobNotificationTests(PostgresServer server)
         clock.Advance(lease + TimeSpan.FromSeconds(1));
         Assert.Equal(1, (await store.Jobs.RequeueExpiredAsync()).Requeued);
         Assert.True(await listener.WaitAsync(TimeSpan.FromSeconds(5)), "re-queueing an expired lease did not announce the job");
+
+        // A job that ends frees a running slot of its tenant: announced while the tenant has queued jobs, not otherwise.
+        var running = await store.Jobs.ClaimAsync("silo-x", [], lease);
+        Assert.NotNull(running);
+        await store.Jobs.SubmitAsync(new JobSubmission("t-notify", null, """{"prompt":"a second boat"}""", []));
+        Assert.True(await listener.WaitAsync(TimeSpan.FromSeconds(5)));
+        await store.Jobs.CompleteAsync(running.JobId, "silo-x", "out.png", new string('a', 64));
+        Assert.True(await listener.WaitAsync(TimeSpan.FromSeconds(5)), "a finished job whose tenant has queued jobs was not announced");
+        var last = await store.Jobs.ClaimAsync("silo-x", [], lease);
+        Assert.NotNull(last);
+        Assert.False(await listener.WaitAsync(TimeSpan.FromMilliseconds(300)), "claiming announced a job");
+        await store.Jobs.FailAsync(last.JobId, "silo-x", "broken");
+        Assert.False(await listener.WaitAsync(TimeSpan.FromMilliseconds(300)), "a finished job announced an empty queue");
+        Assert.Equal(JobStatus.Failed, (await store.Jobs.GetAsync("t-notify", last.JobId))!.Status);
     }
 
     [Fact]

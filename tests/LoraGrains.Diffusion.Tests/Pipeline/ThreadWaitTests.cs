@@ -23,6 +23,21 @@ public sealed class ThreadWaitTests
     }
 
     [Fact]
+    public void Waits_for_a_task_without_a_result_and_throws_its_own_exception()
+    {
+        var write = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (new Timer(_ => write.SetResult(), null, 50, Timeout.Infinite))
+        {
+            ThreadWait.Wait(write.Task);
+        }
+
+        Assert.True(write.Task.IsCompletedSuccessfully);
+        var lost = new TaskCompletionSource();
+        using var finisher = new Timer(_ => lost.SetException(new InvalidOperationException("lease lost")), null, 20, Timeout.Infinite);
+        Assert.Equal("lease lost", Assert.Throws<InvalidOperationException>(() => ThreadWait.Wait(lost.Task)).Message);
+    }
+
+    [Fact]
     public void A_finished_task_returns_at_once()
     {
         Assert.Equal(3, ThreadWait.Result(Task.FromResult(3)));
