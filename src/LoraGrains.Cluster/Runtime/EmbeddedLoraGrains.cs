@@ -78,8 +78,14 @@ public sealed class EmbeddedLoraGrains : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _silo.StopAsync().ConfigureAwait(false);
-        await _silo.Services.GetRequiredService<ClusterStore>().Tenants.RevokeApiKeyAsync(LocalTenant, _keyId).ConfigureAwait(false);
-        await _silo.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _silo.StopAsync().ConfigureAwait(false);
+            await _silo.Services.GetRequiredService<ClusterStore>().Tenants.RevokeApiKeyAsync(LocalTenant, _keyId).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _silo.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }
