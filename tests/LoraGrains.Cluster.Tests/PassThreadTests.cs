@@ -8,7 +8,7 @@ public sealed class PassThreadTests
     [Fact]
     public async Task A_pass_runs_on_the_dedicated_thread_and_returns_its_result()
     {
-        using var thread = new PassThread();
+        using var thread = new PassThread("denoiser");
         var (pooled, name, value) = await thread.RunAsync(() => (Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name, 42));
         Assert.False(pooled);
         Assert.Equal("denoiser", name);
@@ -18,7 +18,7 @@ public sealed class PassThreadTests
     [Fact]
     public async Task A_failing_pass_faults_its_task_and_the_thread_runs_the_next()
     {
-        using var thread = new PassThread();
+        using var thread = new PassThread("denoiser");
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => thread.RunAsync<int>(() => throw new InvalidOperationException("tensors do not fit")));
         Assert.Equal("tensors do not fit", error.Message);
         Assert.Equal(7, await thread.RunAsync(() => 7));
@@ -27,7 +27,7 @@ public sealed class PassThreadTests
     [Fact]
     public async Task Passes_run_one_at_a_time_in_order_and_all_finish_before_dispose_returns()
     {
-        var thread = new PassThread();
+        var thread = new PassThread("denoiser");
         var running = 0;
         var overlapped = false;
         var order = new List<int>();

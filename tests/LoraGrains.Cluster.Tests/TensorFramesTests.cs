@@ -11,14 +11,34 @@ public sealed class TensorFramesTests
     {
         var bytes = new byte[shape.Aggregate(1L, (a, b) => a * b) * dtype.ElementSize()];
         new Random(shape.Length).NextBytes(bytes);
+        if (dtype == DType.Bool)
+        {
+            // Frames are made from tensors, and a bool tensor's element is a byte holding 0 or 1.
+            for (var i = 0; i < bytes.Length; i++) bytes[i] &= 1;
+        }
+
         return new StateTensor { DType = dtype, Shape = shape, Data = bytes };
+    }
+
+    // The frames of tensors made from plain data.
+    private static byte[] Encode(params StateTensor[] tensors)
+    {
+        var made = tensors.Select(t => t.ToTensor()).ToList();
+        try
+        {
+            return TensorFrames.Encode(made);
+        }
+        finally
+        {
+            made.ForEach(t => t.Dispose());
+        }
     }
 
     [Fact]
     public void Tensors_of_every_rank_and_dtype_round_trip_exactly()
     {
         StateTensor[] tensors = [Tensor(DType.Float32, 2, 4, 8, 8), Tensor(DType.Float32), Tensor(DType.Float16, 2, 77, 32), Tensor(DType.Int64, 0, 3), Tensor(DType.Bool, 5)];
-        var decoded = TensorFrames.Decode(TensorFrames.Encode(tensors), tensors.Length);
+        var decoded = TensorFrames.Decode(Encode(tensors), tensors.Length);
         for (var i = 0; i < tensors.Length; i++)
         {
             Assert.Equal(tensors[i].DType, decoded[i].DType);
@@ -36,7 +56,17 @@ public sealed class TensorFramesTests
         using var half = Torch.Torch.Randn([2, 7, 16], generator).To(DType.Float16);
         Torch.Tensor[] tensors = [sample, timestep, half];
         var framed = TensorFrames.Encode(tensors);
-        Assert.Equal(TensorFrames.Encode(tensors.Select(StateTensor.From).ToList()), framed);
+        // Each frame: dtype byte, rank byte, the dimensions as little-endian int64, then the elements as they are in memory.
+        var expected = new List<byte>();
+        foreach (var copy in tensors.Select(StateTensor.From))
+        {
+            expected.Add((byte)copy.DType);
+            expected.Add((byte)copy.Shape.Length);
+            foreach (var dim in copy.Shape) expected.AddRange(BitConverter.GetBytes(dim));
+            expected.AddRange(copy.Data);
+        }
+
+        Assert.Equal(expected.ToArray(), framed);
         var decoded = TensorFrames.Decode(framed, 3);
         for (var i = 0; i < tensors.Length; i++)
         {
@@ -48,7 +78,7 @@ public sealed class TensorFramesTests
     [Fact]
     public void Malformed_bodies_are_refused_with_what_is_wrong()
     {
-        var good = TensorFrames.Encode([Tensor(DType.Float32, 2, 3)]);
+        var good = Encode(Tensor(DType.Float32, 2, 3));
         void Refused(byte[] body, int count, string expected)
         {
             var e = Assert.Throws<FormatException>(() => TensorFrames.Decode(body, count));

@@ -17,45 +17,33 @@ public static class TensorFrames
     /// <summary>Most dimensions a framed tensor may have.</summary>
     public const int MaxRank = 8;
 
-    /// <summary>The frames of <paramref name="tensors"/>, in order.</summary>
-    public static byte[] Encode(IReadOnlyList<StateTensor> tensors)
-    {
-        ArgumentNullException.ThrowIfNull(tensors);
-        return Encode(tensors.Count, i => (tensors[i].DType, tensors[i].Shape, tensors[i].Data.Length), (i, elements) => tensors[i].Data.CopyTo(elements));
-    }
-
     /// <summary>The frames of <paramref name="tensors"/> (on any device), in order, copied straight from their memory.</summary>
     public static byte[] Encode(IReadOnlyList<Tensor> tensors)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        return Encode(tensors.Count, i => (tensors[i].DType, tensors[i].Shape, tensors[i].ByteSize), (i, elements) => tensors[i].CopyBytesTo(elements));
-    }
-
-    private static byte[] Encode(int count, Func<int, (DType DType, long[] Shape, long Bytes)> describe, Action<int, Span<byte>> copyElements)
-    {
+        var shapes = tensors.Select(t => t.Shape).ToArray();
         var size = 0L;
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < tensors.Count; i++)
         {
-            var (_, shape, bytes) = describe(i);
-            if (shape.Length > MaxRank) throw new ArgumentException($"a tensor of rank {shape.Length} cannot be framed (at most {MaxRank})", "tensors");
-            size += 2 + (8L * shape.Length) + bytes;
+            if (shapes[i].Length > MaxRank) throw new ArgumentException($"a tensor of rank {shapes[i].Length} cannot be framed (at most {MaxRank})", nameof(tensors));
+            size += 2 + (8L * shapes[i].Length) + tensors[i].ByteSize;
         }
 
         var body = new byte[size];
         var at = 0;
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < tensors.Count; i++)
         {
-            var (dtype, shape, bytes) = describe(i);
-            body[at++] = (byte)dtype;
-            body[at++] = (byte)shape.Length;
-            foreach (var dim in shape)
+            body[at++] = (byte)tensors[i].DType;
+            body[at++] = (byte)shapes[i].Length;
+            foreach (var dim in shapes[i])
             {
                 BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(at), dim);
                 at += 8;
             }
 
-            copyElements(i, body.AsSpan(at, (int)bytes));
-            at += (int)bytes;
+            var bytes = (int)tensors[i].ByteSize;
+            tensors[i].CopyBytesTo(body.AsSpan(at, bytes));
+            at += bytes;
         }
 
         return body;

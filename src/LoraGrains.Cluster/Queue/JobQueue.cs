@@ -711,7 +711,7 @@ public sealed class JobQueue
         new(reader.GetGuid(0), reader.GetInt64(1), reader.GetString(3), JsonInput.ParseStringArray(reader.GetString(2)));
 
     // Leases the job, charges its tenant's fair share, announces re-queued jobs if asked and commits (PostgreSQL), all
-    // in one round trip: the charge first, as its statement returns no rows; the lease's row is the first result.
+    // in one round trip; the lease's row is the first result.
     private async Task<ClaimedJob> MarkRunningAsync(
         DbConnection connection, DbTransaction transaction, Guid jobId, string owner, long now, long expires,
         (string TenantId, double Start, double Pass) charge, bool announce, CancellationToken cancellationToken)

@@ -19,7 +19,7 @@ public sealed class PassThread : IDisposable
     private bool _disposed;
 
     /// <summary>Starts the thread, named <paramref name="name"/>.</summary>
-    public PassThread(string name = "denoiser")
+    public PassThread(string name)
     {
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();

@@ -129,9 +129,10 @@ public sealed class ValidationTests(PostgresServer server)
         (denoiseStatus, denoiseText) = await Denoise([], adapter: null);
         Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
         Assert.Contains(Grains.DenoiseRequest.AdapterHeader, denoiseText, StringComparison.Ordinal);
-        static Diffusion.Schedulers.StateTensor Zeros(params long[] shape) =>
-            new() { DType = Torch.DType.Float32, Shape = shape, Data = new byte[shape.Aggregate(4L, (a, b) => a * b)] };
-        (denoiseStatus, denoiseText) = await Denoise(Grains.TensorFrames.Encode([Zeros(2, 4, 8, 8), Zeros(), Zeros(3, 77, 32)]), adapter: new string('a', 64));
+        using var latents = Torch.Torch.Zeros([2, 4, 8, 8]);
+        using var timestep = Torch.Torch.Zeros([]);
+        using var states = Torch.Torch.Zeros([3, 77, 32]);
+        (denoiseStatus, denoiseText) = await Denoise(Grains.TensorFrames.Encode([latents, timestep, states]), adapter: new string('a', 64));
         Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
         Assert.Contains("batch of the text states (3) must be a whole multiple of the batch of the latents (2)", denoiseText, StringComparison.Ordinal);
     }
