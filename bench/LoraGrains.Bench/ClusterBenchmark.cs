@@ -25,7 +25,7 @@ using Torch = LoraGrains.Torch.Torch;
 /// Runtime overheads of the grain cluster on loopback, against a private PostgreSQL server this group starts: (a) job
 /// submit→claimed latency on an idle queue, through the claiming silo and through another one; (b) queue throughput,
 /// claims/s with K concurrent claimers; (c) the fan-out overhead of one distributed Composite step with (2,4,64,64)
-/// latents, peers' DenoiserGrains over HTTP/1.1 vs the same step computed locally; (d) memory per idle session grain.
+/// latents, peers' DenoiserGrains over denoise links vs the same step computed locally; (d) memory per idle session grain.
 /// The silos are real <see cref="SiloHost"/> instances hosted in this process (Kestrel on loopback ports, each with its
 /// own store, model, grain runtime, worker and listener); the model is the tiny embedded SD network, so model time is
 /// small and the runtime's overhead dominates. --iterations sets the samples of every case (latency: submissions per
@@ -225,7 +225,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
     }
 
     // (c) One Composite step of two adapters, as the pipeline computes it (one UNet pass per adapter, both guidance
-    // branches, then the mean): locally, or with each pass evaluated by a peer silo's DenoiserGrain over HTTP/1.1.
+    // branches, then the mean): locally, or with each pass evaluated by a peer silo's DenoiserGrain over a denoise link.
     private static async Task FanOutAsync(BenchOptions o, PrivatePostgres postgres, string data, StringBuilder report)
     {
         var steps = o.IterationsOr(20);
@@ -255,8 +255,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         var model = coordinator.Services.GetRequiredService<ModelHost>().Model;
         coordinator.Services.GetRequiredService<AdapterResidency>().EnsureAttached(hashes);
         using var remote = new RemoteAdapterDenoiser(
-            coordinator.Services.GetRequiredService<SiloPeers>().Http, placement, SiloSecret,
-            coordinator.Services.GetRequiredService<SiloMetrics>(), NullLogger.Instance);
+            placement, SiloSecret, SiloPeers.CallTimeout, coordinator.Services.GetRequiredService<SiloMetrics>(), NullLogger.Instance);
         double[] scales = [0.9, 0.6];
 
         using var generator = new Generator(7UL);
@@ -314,12 +313,12 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         report.AppendLine("### Cluster: distributed Composite fan-out overhead per step");
         report.AppendLine();
         report.AppendLine($"Latents (2,4,64,64) float32 (both guidance branches of a 512×512 image), text states (2,77,{model.UNet.Config.CrossAttentionDim[0]}), " +
-            $"2 adapters, tiny UNet; each distributed pass is one HTTP/1.1 call (kept-alive connection, one calling thread per peer) to a peer silo's DenoiserGrain " +
+            $"2 adapters, tiny UNet; each distributed pass is one message on a denoise link (an HTTP/1.1 connection upgraded for the job; one calling thread per peer) to a peer silo's DenoiserGrain " +
             "(the body carries one branch's latents (1,4,64,64), which the peer stacks for both branches, the timestep and the text states; the answer is the (2,4,64,64) noise) " +
             $"({string.Join(", ", placement.Select(p => p.Value!.SiloId))}), all passes of a step sent at once, as the pipeline sends them. " +
             $"{steps} steps of each kind, interleaved. Fan-out overhead per step = the distributed step's wall time − the slowest of its passes' " +
-            "own time on its peer (from the peer's Server-Timing header): what sending the passes out adds to the step's critical path " +
-            "(serialisation, HTTP transport, parsing, waiting). Transport per pass = round trip on the coordinator − that pass's peer time. " +
+            "own time on its peer (as the peer's answer reports it): what sending the passes out adds to the step's critical path " +
+            "(serialisation, transport, waiting). Transport per pass = round trip on the coordinator − that pass's peer time. " +
             "The local step runs its passes one after another on the coordinator, so the two step times compare a fanned-out step with a local one.");
         report.AppendLine();
         report.AppendLine("| step | p50 ms | p99 ms |");

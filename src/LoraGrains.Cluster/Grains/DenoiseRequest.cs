@@ -1,13 +1,13 @@
-using System.Globalization;
+using System.Buffers.Binary;
 using LoraGrains.Cluster.Http;
 using LoraGrains.Diffusion.Schedulers;
-using Microsoft.AspNetCore.Http;
 
 namespace LoraGrains.Cluster.Grains;
 
 /// <summary>
-/// The silo-to-silo <c>POST /internal/v1/denoise</c>: one UNet evaluation with one adapter active. On the wire the
-/// adapter and its scale are headers and the body is the three tensors as <see cref="TensorFrames"/>.
+/// One Composite pass a coordinator asks of a peer over a <see cref="DenoiseLink"/>: one UNet evaluation with one
+/// adapter active. On the wire: the adapter's content hash (64 ASCII hex digits), its scale (float64, little-endian),
+/// then the latents, timestep and text states as <see cref="TensorFrames"/>.
 /// </summary>
 /// <param name="AdapterHash">The adapter (content hash), loaded from the shared data directory if not resident.</param>
 /// <param name="Scale">Its effective scale.</param>
@@ -16,43 +16,46 @@ namespace LoraGrains.Cluster.Grains;
 /// <param name="TextStates">The text encoder states of the branches (batch branches·B); the latents are evaluated once per branch.</param>
 public sealed record DenoiseRequest(string AdapterHash, double Scale, StateTensor Latents, StateTensor Timestep, StateTensor TextStates)
 {
-    /// <summary>The header naming the adapter.</summary>
-    public const string AdapterHeader = "X-LoraGrains-Adapter";
+    private const int HashBytes = 64;
 
-    /// <summary>The header carrying the adapter's scale (invariant culture, round-trip format).</summary>
-    public const string ScaleHeader = "X-LoraGrains-Scale";
+    /// <summary>Bytes before the tensor frames: the adapter hash and the scale.</summary>
+    public const int HeadBytes = HashBytes + sizeof(double);
 
-    /// <summary>
-    /// The HTTP request for a pass of <paramref name="adapterHash"/> to the silo at <paramref name="peerAddress"/>, whose
-    /// body is <paramref name="framedTensors"/> (latents, timestep, text states as <see cref="TensorFrames"/>; not copied).
-    /// </summary>
-    public static HttpRequestMessage ToHttp(string peerAddress, string adapterHash, double scale, byte[] framedTensors)
+    /// <summary>The head of a pass of <paramref name="adapterHash"/> at <paramref name="scale"/>; the tensor frames follow it.</summary>
+    /// <exception cref="ArgumentException">The hash is not 64 ASCII characters.</exception>
+    public static byte[] Head(string adapterHash, double scale)
     {
-        var request = Runtime.PeerAddress.Request(HttpMethod.Post, peerAddress, "internal/v1/denoise");
-        request.Headers.Add(AdapterHeader, adapterHash);
-        request.Headers.Add(ScaleHeader, scale.ToString("R", CultureInfo.InvariantCulture));
-        request.Content = new ByteArrayContent(framedTensors);
-        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(TensorFrames.ContentType);
-        return request;
+        ArgumentNullException.ThrowIfNull(adapterHash);
+        if (adapterHash.Length != HashBytes || !System.Text.Ascii.IsValid(adapterHash))
+        {
+            throw new ArgumentException($"an adapter content hash is {HashBytes} hex digits, not '{adapterHash}'", nameof(adapterHash));
+        }
+
+        var head = new byte[HeadBytes];
+        System.Text.Encoding.ASCII.GetBytes(adapterHash, head);
+        BinaryPrimitives.WriteDoubleLittleEndian(head.AsSpan(HashBytes), scale);
+        return head;
     }
 
-    /// <summary>Reads a pass from an incoming request: 400 naming what is malformed, 413 past <paramref name="limit"/> bytes.</summary>
-    public static async Task<DenoiseRequest> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    /// <summary>Reads a pass from one link message.</summary>
+    /// <exception cref="HttpApiException">400 naming what is malformed.</exception>
+    public static DenoiseRequest Parse(ReadOnlySpan<byte> message)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var adapter = request.Headers[AdapterHeader].ToString();
-        if (adapter.Length == 0) throw new HttpApiException(400, $"the {AdapterHeader} header is required", AdapterHeader);
-        if (!double.TryParse(request.Headers[ScaleHeader].ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var scale))
-            throw new HttpApiException(400, $"the {ScaleHeader} header must be a number", ScaleHeader);
-        var body = await RequestBody.ReadAsync(request, limit, TensorFrames.ContentType, cancellationToken).ConfigureAwait(false);
+        if (message.Length < HeadBytes)
+        {
+            throw new HttpApiException(400, $"a pass starts with the adapter hash and the scale ({HeadBytes} bytes); this one has {message.Length} bytes", "adapterHash");
+        }
+
+        var adapter = System.Text.Encoding.ASCII.GetString(message[..HashBytes]);
+        var scale = BinaryPrimitives.ReadDoubleLittleEndian(message[HashBytes..]);
         StateTensor[] tensors;
         try
         {
-            tensors = TensorFrames.Decode(body, 3);
+            tensors = TensorFrames.Decode(message[HeadBytes..], 3);
         }
         catch (FormatException e)
         {
-            throw new HttpApiException(400, $"the body must be three tensor frames (latents, timestep, text states): {e.Message}", "body");
+            throw new HttpApiException(400, $"a pass carries three tensor frames (latents, timestep, text states): {e.Message}", "tensors");
         }
 
         return new DenoiseRequest(adapter, scale, tensors[0], tensors[1], tensors[2]);

@@ -15,11 +15,14 @@ namespace LoraGrains.Cluster.Grains;
 /// </summary>
 public sealed class DenoiserGrain(ModelHost host, PassThread thread, AdapterResidency residency, SiloMetrics metrics) : Grain
 {
+    /// <summary>Bytes free before the noise's frames in <see cref="DenoiseAsync"/>'s array: the link message's prefix and answer head go there.</summary>
+    public const int AnswerOffset = DenoiseLink.LengthBytes + DenoiseAnswer.HeadBytes;
+
     /// <summary>How long a pass waits for the model before declining.</summary>
     public static readonly TimeSpan ModelWait = TimeSpan.FromSeconds(2);
 
-    /// <summary>Evaluates one pass: the noise prediction, framed (<see cref="TensorFrames"/>) as it goes on the wire.</summary>
-    /// <exception cref="HttpApiException">503 when the model is busy; 400 when the tensors do not fit.</exception>
+    /// <summary>Evaluates one pass: the noise prediction, framed (<see cref="TensorFrames"/>) from <see cref="AnswerOffset"/> on, as it goes on the wire.</summary>
+    /// <exception cref="HttpApiException">503 when the model is busy; 400 when the tensors do not fit; 404 for an adapter not in the data directory.</exception>
     public async Task<byte[]> DenoiseAsync(DenoiseRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -57,7 +60,16 @@ public sealed class DenoiserGrain(ModelHost host, PassThread thread, AdapterResi
 
     private byte[] Evaluate(DenoiseRequest request)
     {
-        residency.EnsureAttached([request.AdapterHash]);
+        try
+        {
+            residency.EnsureAttached([request.AdapterHash]);
+        }
+        catch (FileNotFoundException e)
+        {
+            // Adapters reach peers through the shared data directory; one that is not there is unknown to this silo.
+            throw new HttpApiException(404, e.Message, "adapterHash");
+        }
+
         var model = host.Model;
         using var scope = TensorScope.Enter();
         using var activation = AdapterActivation.Uniform([request.AdapterHash], [request.Scale]);
@@ -72,7 +84,7 @@ public sealed class DenoiserGrain(ModelHost host, PassThread thread, AdapterResi
             var sample = branches == 1 ? latents : Torch.Torch.Cat(Enumerable.Repeat(latents, branches).ToList());
             var noise = model.UNet.Forward(sample, timestep, states);
             metrics.RemotePasses.Add(1);
-            return TensorFrames.Encode([noise]);
+            return TensorFrames.Encode([noise], AnswerOffset);
         }
         catch (Exception e) when (e is TorchException or ArgumentException)
         {

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using LoraGrains.Cluster.Http;
 using LoraGrains.Cluster.Membership;
 using LoraGrains.Cluster.Runtime;
 using LoraGrains.Diffusion.Pipeline;
@@ -13,14 +11,15 @@ namespace LoraGrains.Cluster.Grains;
 /// <summary>
 /// The coordinator's side of Composite across silos: each step, every adapter's pass goes at once to the
 /// <see cref="DenoiserGrain"/> of the peer <see cref="DenoiserPlacement"/> chose (one encoded body shared by all of
-/// them), each peer's calls made by a <see cref="PassThread"/> of its own; a pass that fails (peer busy, gone, slow)
-/// runs locally instead, so the result never depends on the peers being there. Dispose when the job ends.
+/// them), each peer's passes sent on a <see cref="DenoiseLink"/> of its own by a <see cref="PassThread"/> of its own;
+/// a pass that fails (peer busy, gone, slow) runs locally instead, so the result never depends on the peers being
+/// there. Dispose when the job ends: that closes the links.
 /// </summary>
 internal sealed class RemoteAdapterDenoiser(
-    HttpClient http, IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, SiloMetrics metrics, ILogger logger) : IAdapterDenoiser, IDisposable
+    IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, TimeSpan timeout, SiloMetrics metrics, ILogger logger) : IAdapterDenoiser, IDisposable
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, PassThread> _callers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Peer> _peers = new(StringComparer.Ordinal);
     private bool _disposed;
     private readonly HashSet<string> _givenUp = new(StringComparer.Ordinal);
     private int _remotePasses;
@@ -31,7 +30,7 @@ internal sealed class RemoteAdapterDenoiser(
     /// <summary>Passes answered by peers so far.</summary>
     public int RemotePasses => Volatile.Read(ref _remotePasses);
 
-    /// <summary>Total of the passes' round trips minus the peers' own time for them (see <see cref="SiloEndpoints.DenoiseTiming"/>), in ms.</summary>
+    /// <summary>Total of the passes' round trips minus the peers' own time for them (<see cref="DenoiseAnswer.PeerMs"/>), in ms.</summary>
     public double OverheadMs
     {
         get
@@ -69,64 +68,60 @@ internal sealed class RemoteAdapterDenoiser(
         byte[]? body = null;
         for (var i = 0; i < adapterIds.Count; i++)
         {
-            if (!placement.TryGetValue(adapterIds[i], out var peer) || peer is null || GivenUp(peer.SiloId))
+            if (!placement.TryGetValue(adapterIds[i], out var silo) || silo is null || GivenUp(silo.SiloId))
             {
                 continue;
             }
 
-            // One body for every pass of the step: only the adapter and its scale (headers) differ.
+            // One body for every pass of the step: only the adapter and its scale (the message's head) differ.
             body ??= TensorFrames.Encode([latents, timestep, textStates]);
-            var (adapterId, scale, frames) = (adapterIds[i], scales[i], body);
-            passes[i] = Caller(peer.SiloId).RunAsync(() => Call(peer, adapterId, scale, frames));
+            var (peer, adapterId, scale, frames) = (For(silo), adapterIds[i], scales[i], body);
+            passes[i] = peer.Thread.RunAsync(() => Call(peer, adapterId, scale, frames));
         }
 
         return passes;
     }
 
-    private PassThread Caller(string siloId)
+    private Peer For(SiloRecord silo)
     {
         lock (_gate)
         {
-            if (!_callers.TryGetValue(siloId, out var caller))
+            if (!_peers.TryGetValue(silo.SiloId, out var peer))
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                _callers[siloId] = caller = new PassThread("peer " + siloId);
+                _peers[silo.SiloId] = peer = new Peer(silo, new PassThread("peer " + silo.SiloId));
             }
 
-            return caller;
+            return peer;
         }
     }
 
-    // Blocking I/O on the caller's own thread: the answer wakes it straight from its socket.
-    private StateTensor? Call(SiloRecord peer, string adapterId, double scale, byte[] body)
+    // Blocking I/O on the peer's own thread: the answer wakes it straight from its socket.
+    private StateTensor? Call(Peer peer, string adapterId, double scale, byte[] body)
     {
+        var silo = peer.Silo;
         var started = Stopwatch.GetTimestamp();
         try
         {
-            using var request = DenoiseRequest.ToHttp(peer.Address, adapterId, scale, body);
-            request.Headers.Add(ClusterSecretAuthentication.Header, clusterSecret);
-            using var response = http.Send(request, HttpCompletionOption.ResponseHeadersRead);
-            if (!response.IsSuccessStatusCode)
+            peer.Link ??= DenoiseLink.Open(silo.Address, clusterSecret, timeout);
+            var answer = peer.Link.Run(adapterId, scale, body);
+            if (answer.Status != 200)
             {
                 metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
-                logger.LogDebug("Peer {Silo} declined a pass ({Status}); running it locally", peer.SiloId, (int)response.StatusCode);
+                logger.LogDebug("Peer {Silo} declined a pass ({Status}: {Reason}); running it locally", silo.SiloId, answer.Status, answer.ErrorText);
                 return null;
             }
 
-            var noise = TensorFrames.Decode(ReadBody(response.Content), 1)[0];
+            var noise = TensorFrames.Decode(answer.Body, 1)[0];
+            var overhead = Stopwatch.GetElapsedTime(started).TotalMilliseconds - answer.PeerMs;
             Interlocked.Increment(ref _remotePasses);
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
-            if (PeerTime(response) is { } peerMs)
+            metrics.RemotePassOverhead.Record(overhead);
+            lock (_gate)
             {
-                var overhead = Stopwatch.GetElapsedTime(started).TotalMilliseconds - peerMs;
-                lock (_gate)
-                {
-                    _overheadMs += overhead;
-                    _peerMs += peerMs;
-                    _peerTimes.Add(peerMs);
-                }
-
-                metrics.RemotePassOverhead.Record(overhead);
+                _overheadMs += overhead;
+                _peerMs += answer.PeerMs;
+                _peerTimes.Add(answer.PeerMs);
             }
 
             return noise;
@@ -134,48 +129,30 @@ internal sealed class RemoteAdapterDenoiser(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A peer that cannot be reached is not asked again during this run.
-            lock (_gate) _givenUp.Add(peer.SiloId);
+            lock (_gate) _givenUp.Add(silo.SiloId);
+            peer.Link?.Dispose();
+            peer.Link = null;
             metrics.RemotePassesSent.Add(1, new KeyValuePair<string, object?>("outcome", "local"));
-            logger.LogWarning("Peer {Silo} unreachable for Composite passes ({Error}); running them locally", peer.SiloId, e.Message);
+            logger.LogWarning("Peer {Silo} unreachable for Composite passes ({Error}); running them locally", silo.SiloId, e.Message);
             return null;
         }
     }
 
-    // The answer, read into one array of its announced length.
-    private static byte[] ReadBody(HttpContent content)
-    {
-        using var stream = content.ReadAsStream();
-        if (content.Headers.ContentLength is not long length)
-        {
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            return copy.ToArray();
-        }
-
-        if (length > SiloEndpoints.MaxDenoiseBodyBytes)
-        {
-            throw new InvalidDataException($"the answer is {length} bytes; a pass's answer may be at most {SiloEndpoints.MaxDenoiseBodyBytes}");
-        }
-
-        var body = new byte[length];
-        stream.ReadExactly(body);
-        return body;
-    }
-
-    /// <summary>Ends the per-peer threads once their calls in flight are answered.</summary>
+    /// <summary>Ends the per-peer threads once their calls in flight are answered, then closes the links.</summary>
     public void Dispose()
     {
-        PassThread[] callers;
+        Peer[] peers;
         lock (_gate)
         {
             _disposed = true;
-            callers = [.. _callers.Values];
-            _callers.Clear();
+            peers = [.. _peers.Values];
+            _peers.Clear();
         }
 
-        foreach (var caller in callers)
+        foreach (var peer in peers)
         {
-            caller.Dispose();
+            peer.Thread.Dispose();
+            peer.Link?.Dispose();
         }
     }
 
@@ -184,24 +161,13 @@ internal sealed class RemoteAdapterDenoiser(
         lock (_gate) return _givenUp.Contains(siloId);
     }
 
-    // The peer's own time for the pass, from its Server-Timing header ("denoise;dur=12.345"); null when absent.
-    private static double? PeerTime(HttpResponseMessage response)
+    // A peer's thread and its link; the link is opened, used and dropped on that thread only.
+    private sealed class Peer(SiloRecord silo, PassThread thread)
     {
-        if (!response.Headers.TryGetValues("Server-Timing", out var values))
-        {
-            return null;
-        }
+        public SiloRecord Silo { get; } = silo;
 
-        foreach (var value in values)
-        {
-            var prefix = SiloEndpoints.DenoiseTiming + ";dur=";
-            if (value.StartsWith(prefix, StringComparison.Ordinal)
-                && double.TryParse(value.AsSpan(prefix.Length), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
-            {
-                return ms;
-            }
-        }
+        public PassThread Thread { get; } = thread;
 
-        return null;
+        public DenoiseLink? Link { get; set; }
     }
 }

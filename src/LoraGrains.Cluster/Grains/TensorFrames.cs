@@ -5,24 +5,24 @@ using LoraGrains.Torch;
 namespace LoraGrains.Cluster.Grains;
 
 /// <summary>
-/// The binary body of silo-to-silo tensor calls (a Composite pass and its answer): per tensor one dtype byte, one rank
+/// The tensors of a Composite pass and its answer on a denoise link: per tensor one dtype byte, one rank
 /// byte, the dimensions as little-endian int64, then the raw little-endian elements. The elements travel as they are
 /// in memory — no base64, no JSON — so a step's fan-out costs little more than the copies themselves.
 /// </summary>
 public static class TensorFrames
 {
-    /// <summary>The media type of a body of tensor frames.</summary>
-    public const string ContentType = "application/x-loragrains-tensors";
-
     /// <summary>Most dimensions a framed tensor may have.</summary>
     public const int MaxRank = 8;
 
     /// <summary>The frames of <paramref name="tensors"/> (on any device), in order, copied straight from their memory.</summary>
-    public static byte[] Encode(IReadOnlyList<Tensor> tensors)
+    /// <param name="tensors">The tensors.</param>
+    /// <param name="offset">Bytes left free before the first frame, for the head of the message that carries them.</param>
+    public static byte[] Encode(IReadOnlyList<Tensor> tensors, int offset = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentNullException.ThrowIfNull(tensors);
         var shapes = tensors.Select(t => t.Shape).ToArray();
-        var size = 0L;
+        var size = (long)offset;
         for (var i = 0; i < tensors.Count; i++)
         {
             if (shapes[i].Length > MaxRank) throw new ArgumentException($"a tensor of rank {shapes[i].Length} cannot be framed (at most {MaxRank})", nameof(tensors));
@@ -30,7 +30,7 @@ public static class TensorFrames
         }
 
         var body = new byte[size];
-        var at = 0;
+        var at = offset;
         for (var i = 0; i < tensors.Count; i++)
         {
             body[at++] = (byte)tensors[i].DType;

@@ -34,7 +34,8 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
         }
     }
 
-    private static (int Status, ApiError Error)? Map(Exception e) => e switch
+    /// <summary>The answer for <paramref name="e"/>; <see langword="null"/> for a cancellation (nobody is waiting for one).</summary>
+    internal static (int Status, ApiError Error)? Map(Exception e) => e switch
     {
         HttpApiException h => (h.StatusCode, new ApiError(h.Message, h.Field)),
         ArgumentException a => (400, new ApiError(Clean(a.Message), a.ParamName)),

@@ -65,7 +65,7 @@ public static class RequestBody
         }
 
         // Straight from Kestrel's buffers into one array (sized by Content-Length when there is one), taking whatever has
-        // arrived at each read: a distributed step's pass body is read with one copy and few wake-ups.
+        // arrived at each read: one copy and few wake-ups.
         var reader = request.BodyReader;
         var body = new byte[request.ContentLength is long length && length > 0 ? length : 0];
         var filled = 0;

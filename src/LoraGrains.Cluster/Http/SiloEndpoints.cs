@@ -1,9 +1,5 @@
-using System.Diagnostics;
-using System.Globalization;
 using LoraGrains.Client;
-using LoraGrains.Cluster.Grains;
 using LoraGrains.Cluster.Runtime;
-using LoraGrains.Diffusion.Schedulers;
 using LoraGrains.Cluster.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -16,11 +12,8 @@ namespace LoraGrains.Cluster.Http;
 /// <summary>Health, readiness and metrics (unauthenticated) and the silo-to-silo endpoints (cluster secret).</summary>
 public static class SiloEndpoints
 {
-    /// <summary>Largest denoise request (latents and text states of one pass).</summary>
+    /// <summary>Largest message on a denoise link (a pass's latents and text states, or its answer).</summary>
     public const int MaxDenoiseBodyBytes = 256 << 20;
-
-    /// <summary>The <c>Server-Timing</c> metric of a denoise answer: the pass's time on the peer (grain turn), in ms.</summary>
-    public const string DenoiseTiming = "denoise";
 
     /// <summary>Maps the endpoints.</summary>
     public static void Map(IEndpointRouteBuilder app)
@@ -42,15 +35,7 @@ public static class SiloEndpoints
             activations = grains.ActivationCount,
             currentJob = worker.CurrentJob,
         }, LoraGrainsJson.Options));
-        peers.MapPost("/denoise", async (HttpContext http, GrainRuntime grains, IOptions<SiloOptions> options) =>
-        {
-            var request = await DenoiseRequest.ReadAsync(http.Request, MaxDenoiseBodyBytes, http.RequestAborted);
-            var started = Stopwatch.GetTimestamp();
-            var noise = await grains.CallAsync<DenoiserGrain, byte[]>(options.Value.SiloId, g => g.DenoiseAsync(request, http.RequestAborted), http.RequestAborted);
-            // The caller subtracts the pass's own time from its round trip: what is left is the cost of going remote.
-            http.Response.Headers["Server-Timing"] = string.Create(CultureInfo.InvariantCulture, $"{DenoiseTiming};dur={Stopwatch.GetElapsedTime(started).TotalMilliseconds:F3}");
-            return Results.Bytes(noise, TensorFrames.ContentType);
-        });
+        peers.MapGet("/denoise/link", DenoiseLinkEndpoint.ServeAsync);
         peers.MapGet("/jobs/{id:guid}/progress", (Guid id, JobProgressBoard board) =>
             board.Get(id) is { } progress ? Results.Json(progress, LoraGrainsJson.Options) : Results.NotFound());
     }

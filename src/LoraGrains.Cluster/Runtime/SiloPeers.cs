@@ -9,8 +9,11 @@ namespace LoraGrains.Cluster.Runtime;
 /// <summary>Calls other silos' silo-to-silo endpoints (authenticated with the cluster secret), found through the membership table.</summary>
 public sealed class SiloPeers(ClusterStore store, IOptions<SiloOptions> options) : IDisposable
 {
+    /// <summary>How long a silo-to-silo call (or a Composite pass on a peer) may take before the peer is given up.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
+
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
-    { Timeout = TimeSpan.FromSeconds(60) };
+    { Timeout = CallTimeout };
 
     /// <summary>The connection pool for silo-to-silo calls.</summary>
     internal HttpClient Http => _http;

@@ -53,8 +53,7 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         new StableDiffusionPipeline(model).Generate(request, observer: local);
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var metrics = new SiloMetrics(services.GetRequiredService<IMeterFactory>());
-        using var http = new HttpClient();
-        using var remote = new RemoteAdapterDenoiser(http, placement, SiloProcess.ClusterSecret, metrics, NullLogger.Instance);
+        using var remote = new RemoteAdapterDenoiser(placement, SiloProcess.ClusterSecret, TimeSpan.FromSeconds(30), metrics, NullLogger.Instance);
         var spread = new FinalLatents();
         new StableDiffusionPipeline(model, remote).Generate(request, observer: spread);
 
@@ -62,6 +61,19 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         Assert.Equal(local.Values.Length, spread.Values.Length);
         var maxDiff = local.Values.Zip(spread.Values, (x, y) => Math.Abs(x - y)).Max();
         Assert.True(maxDiff <= 1e-4, $"max |local - across silos| = {maxDiff}");
+
+        // A peer that cannot be reached is given up at once: its adapter's passes run locally, the result is the same.
+        var halfGone = new Dictionary<string, Membership.SiloRecord?>
+        {
+            [a.Hash] = placement[a.Hash],
+            [b.Hash] = placement[b.Hash]! with { SiloId = "gone", Address = "http://127.0.0.1:1" },
+        };
+        using var partly = new RemoteAdapterDenoiser(halfGone, SiloProcess.ClusterSecret, TimeSpan.FromSeconds(30), metrics, NullLogger.Instance);
+        var fallback = new FinalLatents();
+        new StableDiffusionPipeline(model, partly).Generate(request, observer: fallback);
+        Assert.Equal(request.Steps, partly.RemotePasses);
+        var fallbackDiff = local.Values.Zip(fallback.Values, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(fallbackDiff <= 1e-4, $"max |local - with one peer gone| = {fallbackDiff}");
         model.Adapters.Detach(a.Hash);
         model.Adapters.Detach(b.Hash);
     }

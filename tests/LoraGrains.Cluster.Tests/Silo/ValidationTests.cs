@@ -111,30 +111,71 @@ public sealed class ValidationTests(PostgresServer server)
         Assert.Equal("ok\n", await anonymous.GetStringAsync("healthz"));
         Assert.Contains("loragrains_claim_query_ms_count", await anonymous.GetStringAsync("metrics"), StringComparison.Ordinal);
 
-        // A malformed Composite pass from a peer: 400 naming what is wrong (the body is binary tensor frames).
-        async Task<(HttpStatusCode Status, string Text)> Denoise(byte[] body, string? adapter = "a", string? scale = "0.8")
+        // Malformed Composite passes on a denoise link: each gets an answer naming what is wrong, and the link goes on.
+        var address = silo.Address.ToString();
+        using (var link = Grains.DenoiseLink.Open(address, SiloProcess.ClusterSecret, TimeSpan.FromSeconds(30)))
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "internal/v1/denoise") { Content = new ByteArrayContent(body) };
-            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(Grains.TensorFrames.ContentType);
-            request.Headers.Add("X-Cluster-Secret", SiloProcess.ClusterSecret);
-            if (adapter is not null) request.Headers.Add(Grains.DenoiseRequest.AdapterHeader, adapter);
-            if (scale is not null) request.Headers.Add(Grains.DenoiseRequest.ScaleHeader, scale);
-            using var response = await anonymous.SendAsync(request);
-            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+            var unknown = new string('a', 64);
+            var answer = link.Run(unknown, 0.8, [0, 1, 2, 0, 0, 0, 0, 0, 0, 0]);
+            Assert.Equal(400, answer.Status);
+            Assert.Contains("three tensor frames", answer.ErrorText, StringComparison.Ordinal);
+            using var latents = Torch.Torch.Zeros([2, 4, 8, 8]);
+            using var timestep = Torch.Torch.Zeros([]);
+            using var states = Torch.Torch.Zeros([3, 77, 32]);
+            using var fitting = Torch.Torch.Zeros([4, 77, 32]);
+            answer = link.Run(unknown, 0.8, Grains.TensorFrames.Encode([latents, timestep, states]));
+            Assert.Equal(400, answer.Status);
+            Assert.Contains("batch of the text states (3) must be a whole multiple of the batch of the latents (2)", answer.ErrorText, StringComparison.Ordinal);
+            var frames = Grains.TensorFrames.Encode([latents, timestep, fitting]);
+            answer = link.Run(unknown, double.NaN, frames);
+            Assert.Equal(400, answer.Status);
+            Assert.Contains("scale must be finite", answer.ErrorText, StringComparison.Ordinal);
+            answer = link.Run(new string('Z', 64), 0.8, frames);
+            Assert.Equal(400, answer.Status);
+            Assert.Contains("64 lowercase hex digits", answer.ErrorText, StringComparison.Ordinal);
+            // Well-formed, but no such adapter in the data directory: 404 naming it, and still the same link.
+            answer = link.Run(unknown, 0.8, frames);
+            Assert.Equal(404, answer.Status);
+            Assert.Contains($"adapter {unknown}", answer.ErrorText, StringComparison.Ordinal);
         }
 
-        var (denoiseStatus, denoiseText) = await Denoise([0, 1, 2, 0, 0, 0, 0, 0, 0, 0]);
-        Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
-        Assert.Contains("three tensor frames", denoiseText, StringComparison.Ordinal);
-        (denoiseStatus, denoiseText) = await Denoise([], adapter: null);
-        Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
-        Assert.Contains(Grains.DenoiseRequest.AdapterHeader, denoiseText, StringComparison.Ordinal);
-        using var latents = Torch.Torch.Zeros([2, 4, 8, 8]);
-        using var timestep = Torch.Torch.Zeros([]);
-        using var states = Torch.Torch.Zeros([3, 77, 32]);
-        (denoiseStatus, denoiseText) = await Denoise(Grains.TensorFrames.Encode([latents, timestep, states]), adapter: new string('a', 64));
-        Assert.Equal(HttpStatusCode.BadRequest, denoiseStatus);
-        Assert.Contains("batch of the text states (3) must be a whole multiple of the batch of the latents (2)", denoiseText, StringComparison.Ordinal);
+        // The link is for silos only, and only as an upgrade.
+        var refused = Assert.Throws<IOException>(() => Grains.DenoiseLink.Open(address, "not-the-secret", TimeSpan.FromSeconds(30)));
+        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("cluster secret", refused.Message, StringComparison.Ordinal);
+        using (var plain = new HttpRequestMessage(HttpMethod.Get, Grains.DenoiseLink.Path))
+        {
+            plain.Headers.Add("X-Cluster-Secret", SiloProcess.ClusterSecret);
+            using var response = await anonymous.SendAsync(plain);
+            Assert.Equal(HttpStatusCode.UpgradeRequired, response.StatusCode);
+            Assert.Contains(Grains.DenoiseLink.Protocol, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // A message announcing more than a pass may carry: 413, and the link is closed (its bytes are never read).
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(silo.Address.Host, silo.Address.Port);
+            await using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"GET /{Grains.DenoiseLink.Path} HTTP/1.1\r\nHost: {silo.Address.Authority}\r\nConnection: Upgrade\r\nUpgrade: {Grains.DenoiseLink.Protocol}\r\n" +
+                $"X-Cluster-Secret: {SiloProcess.ClusterSecret}\r\n\r\n"));
+            var head = new List<byte>();
+            var one = new byte[1];
+            while (!Encoding.ASCII.GetString([.. head]).EndsWith("\r\n\r\n", StringComparison.Ordinal))
+            {
+                Assert.Equal(1, await stream.ReadAsync(one));
+                head.Add(one[0]);
+            }
+
+            Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString([.. head]), StringComparison.Ordinal);
+            await stream.WriteAsync(BitConverter.GetBytes(int.MaxValue));
+            var message = Grains.DenoiseLink.ReadMessage(stream, 1 << 20);
+            Assert.NotNull(message);
+            var tooLarge = Grains.DenoiseAnswer.Parse(message);
+            Assert.Equal(413, tooLarge.Status);
+            Assert.Contains($"at most {Http.SiloEndpoints.MaxDenoiseBodyBytes} bytes", tooLarge.ErrorText, StringComparison.Ordinal);
+            Assert.Null(Grains.DenoiseLink.ReadMessage(stream, 1 << 20));
+        }
     }
 
     private static async Task<(HttpStatusCode Status, string Text)> SendChunked(HttpClient http, string path, byte[] body, string contentType = "application/octet-stream")
