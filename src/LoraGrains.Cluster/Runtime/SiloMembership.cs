@@ -7,11 +7,12 @@ namespace LoraGrains.Cluster.Runtime;
 
 /// <summary>
 /// Registers the silo in the membership table, heartbeats (with its resident adapters) on a timer, marks it
-/// draining when the host begins to stop and removes it after the job worker has stopped.
+/// draining when the host begins to stop (before any hosted service stops) and removes it after the job worker has
+/// stopped.
 /// </summary>
 public sealed class SiloMembership(
-    ClusterStore store, AdapterResidency residency, IOptions<SiloOptions> options, IHostApplicationLifetime lifetime, ILogger<SiloMembership> logger)
-    : BackgroundService
+    ClusterStore store, AdapterResidency residency, IOptions<SiloOptions> options, ILogger<SiloMembership> logger)
+    : BackgroundService, IHostedLifecycleService
 {
     private readonly SiloOptions _options = options.Value;
 
@@ -24,20 +25,33 @@ public sealed class SiloMembership(
         await store.Membership.RegisterAsync(_options.SiloId, _options.EffectiveAddress, cancellationToken).ConfigureAwait(false);
         IsRegistered = true;
         logger.LogInformation("Silo {Silo} joined the cluster at {Address}", _options.SiloId, _options.EffectiveAddress);
-        lifetime.ApplicationStopping.Register(() =>
-        {
-            try
-            {
-                store.Membership.BeginDrainAsync(_options.SiloId, CancellationToken.None).GetAwaiter().GetResult();
-                logger.LogInformation("Silo {Silo} is draining", _options.SiloId);
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Could not mark silo {Silo} as draining", _options.SiloId);
-            }
-        });
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Marks the silo draining, so that peers stop placing work on it while it finishes.</summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        if (!IsRegistered) return;
+        try
+        {
+            await store.Membership.BeginDrainAsync(_options.SiloId, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Silo {Silo} is draining", _options.SiloId);
+        }
+        catch (Exception e)
+        {
+            // Not fatal: the silo still leaves the table once its job worker has stopped.
+            logger.LogWarning(e, "Could not mark silo {Silo} as draining", _options.SiloId);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <inheritdoc />
     public override async Task StopAsync(CancellationToken cancellationToken)

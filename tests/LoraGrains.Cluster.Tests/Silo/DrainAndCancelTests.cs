@@ -38,6 +38,7 @@ public sealed class DrainAndCancelTests(PostgresServer server)
 
         await draining.StopAsync();
         Assert.True(draining.Output.Contains("released by draining silo dr-1", StringComparison.Ordinal), draining.Output);
+        Assert.True(draining.Output.Contains("Silo dr-1 is draining", StringComparison.Ordinal), draining.Output);
         Assert.True(draining.Output.Contains("left the cluster", StringComparison.Ordinal), draining.Output);
         Assert.DoesNotContain(await cluster.Store.Membership.ListLiveAsync(TimeSpan.FromMinutes(1)), s => s.SiloId == "dr-1");
         var released = await cluster.Store.Jobs.GetAsync("tenant-d", job.Id);
