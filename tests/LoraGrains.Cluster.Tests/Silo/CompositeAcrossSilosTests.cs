@@ -110,6 +110,46 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         Assert.NotNull(peer);
     }
 
+    [Fact]
+    public async Task A_peer_that_stops_mid_job_leaves_its_passes_to_the_coordinator_and_the_image_is_the_same()
+    {
+        await using var cluster = await SiloCluster.CreateAsync(server);
+        var key = await cluster.CreateTenantAsync("tenant-cs");
+        var worker = await cluster.StartSiloAsync("coord-s");
+        var peer = await cluster.StartSiloAsync("peer-s", "--no-jobs");
+        var client = cluster.Client(worker, key);
+        var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
+        var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
+        // Enough steps that the peer stops with most of the job still to run.
+        var request = new JobRequest
+        {
+            Prompt = "masterpiece, a girl in a kimono",
+            Steps = 150,
+            Width = 64,
+            Height = 64,
+            Seed = 13,
+            Adapters = [new JobAdapter(a.Hash, 0.9), new JobAdapter(b.Hash, 0.6)],
+        };
+        var localJob = await (await client.SubmitAsync(request)).WaitAsync();
+        var spreadJob = await client.SubmitAsync(request with { DistributedComposite = true });
+        await foreach (var progress in spreadJob.WatchAsync())
+        {
+            if (progress.Step >= 3 || progress.IsFinal) break;
+        }
+
+        // SIGTERM: the peer ends its denoise links at once (it must not wait for the job to end) and exits.
+        await peer.StopAsync();
+        var spread = await spreadJob.WaitAsync();
+        Assert.True(spread.Status == "succeeded", $"{spread}\n{cluster.Logs}");
+        var passes = int.Parse(Regex.Match(worker.Output, @"(\d+) Composite passes ran on peers").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(passes, 1, (request.Steps.Value * 2) - 1);
+        Assert.Contains("unreachable for Composite passes", worker.Output, StringComparison.Ordinal);
+
+        var localImage = PngDecoder.Decode(await client.GetImageAsync(localJob.JobId));
+        var spreadImage = PngDecoder.Decode(await spreadJob.GetImageAsync());
+        Assert.True(localImage.Pixels.Zip(spreadImage.Pixels, (x, y) => Math.Abs(x - y)).Max() <= 1, "images differ by more than rounding");
+    }
+
     private sealed class FinalLatents : IDenoiseObserver
     {
         public float[] Values { get; private set; } = [];
