@@ -21,13 +21,11 @@ public sealed record DenoiseAnswer(int Status, double PeerMs, ArraySegment<byte>
     /// <summary>The error's text (when <see cref="Status"/> is not 200).</summary>
     public string ErrorText => Encoding.UTF8.GetString(Body);
 
-    /// <summary>The head of this answer on the wire; <see cref="Body"/> follows it.</summary>
-    public byte[] Head()
+    /// <summary>Writes the head of this answer on the wire (<see cref="HeadBytes"/>); <see cref="Body"/> follows it.</summary>
+    public void WriteHead(Span<byte> destination)
     {
-        var head = new byte[HeadBytes];
-        BinaryPrimitives.WriteUInt16LittleEndian(head, (ushort)Status);
-        BinaryPrimitives.WriteDoubleLittleEndian(head.AsSpan(sizeof(ushort)), PeerMs);
-        return head;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)Status);
+        BinaryPrimitives.WriteDoubleLittleEndian(destination[sizeof(ushort)..], PeerMs);
     }
 
     /// <summary>Reads an answer from one link message (its body stays in <paramref name="message"/>).</summary>

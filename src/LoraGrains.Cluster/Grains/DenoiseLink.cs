@@ -89,10 +89,9 @@ internal sealed class DenoiseLink : IDisposable
     public DenoiseAnswer Run(string adapterHash, double scale, byte[] frames)
     {
         ArgumentNullException.ThrowIfNull(frames);
-        var requestHead = DenoiseRequest.Head(adapterHash, scale);
-        var head = new byte[LengthBytes + requestHead.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(head, requestHead.Length + frames.Length);
-        requestHead.CopyTo(head, LengthBytes);
+        var head = new byte[LengthBytes + DenoiseRequest.HeadBytes];
+        BinaryPrimitives.WriteInt32LittleEndian(head, DenoiseRequest.HeadBytes + frames.Length);
+        DenoiseRequest.WriteHead(head.AsSpan(LengthBytes), adapterHash, scale);
         if (_socket is not null)
         {
             // One segment: the peer's server is woken once per pass, not once for the head and again for the tensors.
@@ -107,7 +106,7 @@ internal sealed class DenoiseLink : IDisposable
             _stream.Flush();
         }
 
-        var message = ReadMessage(_stream, SiloEndpoints.MaxDenoiseBodyBytes) ?? throw new IOException("the peer closed the denoise link");
+        var message = ReadMessage(_stream, SiloEndpoints.MaxDenoiseMessageBytes) ?? throw new IOException("the peer closed the denoise link");
         try
         {
             return DenoiseAnswer.Parse(message);

@@ -21,9 +21,9 @@ public sealed record DenoiseRequest(string AdapterHash, double Scale, StateTenso
     /// <summary>Bytes before the tensor frames: the adapter hash and the scale.</summary>
     public const int HeadBytes = HashBytes + sizeof(double);
 
-    /// <summary>The head of a pass of <paramref name="adapterHash"/> at <paramref name="scale"/>; the tensor frames follow it.</summary>
+    /// <summary>Writes the head of a pass of <paramref name="adapterHash"/> at <paramref name="scale"/> (<see cref="HeadBytes"/>); the tensor frames follow it.</summary>
     /// <exception cref="ArgumentException">The hash is not 64 ASCII characters.</exception>
-    public static byte[] Head(string adapterHash, double scale)
+    public static void WriteHead(Span<byte> destination, string adapterHash, double scale)
     {
         ArgumentNullException.ThrowIfNull(adapterHash);
         if (adapterHash.Length != HashBytes || !System.Text.Ascii.IsValid(adapterHash))
@@ -31,10 +31,8 @@ public sealed record DenoiseRequest(string AdapterHash, double Scale, StateTenso
             throw new ArgumentException($"an adapter content hash is {HashBytes} hex digits, not '{adapterHash}'", nameof(adapterHash));
         }
 
-        var head = new byte[HeadBytes];
-        System.Text.Encoding.ASCII.GetBytes(adapterHash, head);
-        BinaryPrimitives.WriteDoubleLittleEndian(head.AsSpan(HashBytes), scale);
-        return head;
+        System.Text.Encoding.ASCII.GetBytes(adapterHash, destination);
+        BinaryPrimitives.WriteDoubleLittleEndian(destination[HashBytes..], scale);
     }
 
     /// <summary>Reads a pass from one link message.</summary>

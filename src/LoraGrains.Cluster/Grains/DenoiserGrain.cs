@@ -36,7 +36,7 @@ public sealed class DenoiserGrain(ModelHost host, PassThread thread, AdapterResi
         if (latents.Length == 0 || states.Length == 0 || latents[0] == 0 || states[0] % latents[0] != 0)
         {
             throw new HttpApiException(400, $"the batch of the text states ({(states.Length == 0 ? "none" : states[0])}) must be a whole multiple " +
-                $"of the batch of the latents ({(latents.Length == 0 ? "none" : latents[0])}): one block of states per guidance branch", "body");
+                $"of the batch of the latents ({(latents.Length == 0 ? "none" : latents[0])}): one block of states per guidance branch", "tensors");
         }
 
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

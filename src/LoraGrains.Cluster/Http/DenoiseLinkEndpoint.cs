@@ -14,7 +14,7 @@ namespace LoraGrains.Cluster.Http;
 /// The peer's side of a <see cref="DenoiseLink"/>: <c>GET /internal/v1/denoise/link</c> (cluster secret) upgraded to
 /// <see cref="DenoiseLink.Protocol"/>, then one <see cref="DenoiserGrain"/> pass per message until the coordinator
 /// closes the link or this silo stops. A malformed pass gets its 400 and the link goes on; a message announcing more
-/// than <see cref="SiloEndpoints.MaxDenoiseBodyBytes"/> gets a 413 and the link is closed, as its bytes are not read.
+/// than <see cref="SiloEndpoints.MaxDenoiseMessageBytes"/> gets a 413 and the link is closed, as its bytes are not read.
 /// </summary>
 public static class DenoiseLinkEndpoint
 {
@@ -50,9 +50,9 @@ public static class DenoiseLinkEndpoint
                 }
 
                 var length = BinaryPrimitives.ReadInt32LittleEndian(prefix);
-                if (length < 0 || length > SiloEndpoints.MaxDenoiseBodyBytes)
+                if (length < 0 || length > SiloEndpoints.MaxDenoiseMessageBytes)
                 {
-                    await WriteAsync(stream, DenoiseAnswer.Error(413, $"a pass may be at most {SiloEndpoints.MaxDenoiseBodyBytes} bytes; this one announces {length}; closing the link"), stop.Token).ConfigureAwait(false);
+                    await WriteAsync(stream, DenoiseAnswer.Error(413, $"a pass may be at most {SiloEndpoints.MaxDenoiseMessageBytes} bytes; this one announces {length}; closing the link"), stop.Token).ConfigureAwait(false);
                     break;
                 }
 
@@ -95,7 +95,7 @@ public static class DenoiseLinkEndpoint
             : new ArraySegment<byte>(new byte[before + body.Count]);
         if (message.Array != body.Array) body.AsSpan().CopyTo(message.AsSpan(before));
         BinaryPrimitives.WriteInt32LittleEndian(message, DenoiseAnswer.HeadBytes + body.Count);
-        answer.Head().CopyTo(message.AsSpan(DenoiseLink.LengthBytes));
+        answer.WriteHead(message.AsSpan(DenoiseLink.LengthBytes));
         await stream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
         await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }

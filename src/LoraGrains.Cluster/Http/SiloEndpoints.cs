@@ -13,7 +13,7 @@ namespace LoraGrains.Cluster.Http;
 public static class SiloEndpoints
 {
     /// <summary>Largest message on a denoise link (a pass's latents and text states, or its answer).</summary>
-    public const int MaxDenoiseBodyBytes = 256 << 20;
+    public const int MaxDenoiseMessageBytes = 256 << 20;
 
     /// <summary>Maps the endpoints.</summary>
     public static void Map(IEndpointRouteBuilder app)

@@ -88,25 +88,12 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         var client = cluster.Client(worker, key);
         var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
         var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
-        var request = new JobRequest
-        {
-            Prompt = "masterpiece, a girl in a kimono",
-            Steps = 5,
-            Width = 64,
-            Height = 64,
-            Seed = 9,
-            Adapters = [new JobAdapter(a.Hash, 0.9), new JobAdapter(b.Hash, 0.6)],
-        };
+        var request = TwoAdapterJob(a.Hash, b.Hash, steps: 5, seed: 9);
         var localJob = await (await client.SubmitAsync(request)).WaitAsync();
         var spreadJob = await (await client.SubmitAsync(request with { DistributedComposite = true })).WaitAsync();
         Assert.True(spreadJob.Status == "succeeded", $"{spreadJob}\n{cluster.Logs}");
-        var passes = int.Parse(Regex.Match(worker.Output, @"(\d+) Composite passes ran on peers").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(request.Steps!.Value * 2, passes);
-
-        var localImage = PngDecoder.Decode(await client.GetImageAsync(localJob.JobId));
-        var spreadImage = PngDecoder.Decode(await client.GetImageAsync(spreadJob.JobId));
-        Assert.Equal(localImage.Pixels.Length, spreadImage.Pixels.Length);
-        Assert.True(localImage.Pixels.Zip(spreadImage.Pixels, (x, y) => Math.Abs(x - y)).Max() <= 1, "images differ by more than rounding");
+        Assert.Equal(request.Steps!.Value * 2, PassesOnPeers(worker));
+        AssertSameImage(await client.GetImageAsync(localJob.JobId), await client.GetImageAsync(spreadJob.JobId));
         Assert.NotNull(peer);
     }
 
@@ -121,15 +108,7 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
         var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
         // Enough steps that the peer stops with most of the job still to run.
-        var request = new JobRequest
-        {
-            Prompt = "masterpiece, a girl in a kimono",
-            Steps = 150,
-            Width = 64,
-            Height = 64,
-            Seed = 13,
-            Adapters = [new JobAdapter(a.Hash, 0.9), new JobAdapter(b.Hash, 0.6)],
-        };
+        var request = TwoAdapterJob(a.Hash, b.Hash, steps: 150, seed: 13);
         var localJob = await (await client.SubmitAsync(request)).WaitAsync();
         var spreadJob = await client.SubmitAsync(request with { DistributedComposite = true });
         await foreach (var progress in spreadJob.WatchAsync())
@@ -141,12 +120,29 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         await peer.StopAsync();
         var spread = await spreadJob.WaitAsync();
         Assert.True(spread.Status == "succeeded", $"{spread}\n{cluster.Logs}");
-        var passes = int.Parse(Regex.Match(worker.Output, @"(\d+) Composite passes ran on peers").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(passes, 1, (request.Steps.Value * 2) - 1);
+        Assert.InRange(PassesOnPeers(worker), 1, (request.Steps!.Value * 2) - 1);
         Assert.Contains("unreachable for Composite passes", worker.Output, StringComparison.Ordinal);
+        AssertSameImage(await client.GetImageAsync(localJob.JobId), await spreadJob.GetImageAsync());
+    }
 
-        var localImage = PngDecoder.Decode(await client.GetImageAsync(localJob.JobId));
-        var spreadImage = PngDecoder.Decode(await spreadJob.GetImageAsync());
+    private static JobRequest TwoAdapterJob(string a, string b, int steps, ulong seed) => new()
+    {
+        Prompt = "masterpiece, a girl in a kimono",
+        Steps = steps,
+        Width = 64,
+        Height = 64,
+        Seed = seed,
+        Adapters = [new JobAdapter(a, 0.9), new JobAdapter(b, 0.6)],
+    };
+
+    // The count CompositionGrain logs when a distributed job ends.
+    private static int PassesOnPeers(SiloProcess worker) =>
+        int.Parse(Regex.Match(worker.Output, @"(\d+) Composite passes ran on peers").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static void AssertSameImage(byte[] local, byte[] spread)
+    {
+        var (localImage, spreadImage) = (PngDecoder.Decode(local), PngDecoder.Decode(spread));
+        Assert.Equal(localImage.Pixels.Length, spreadImage.Pixels.Length);
         Assert.True(localImage.Pixels.Zip(spreadImage.Pixels, (x, y) => Math.Abs(x - y)).Max() <= 1, "images differ by more than rounding");
     }
 

@@ -173,7 +173,7 @@ public sealed class ValidationTests(PostgresServer server)
             Assert.NotNull(message);
             var tooLarge = Grains.DenoiseAnswer.Parse(message);
             Assert.Equal(413, tooLarge.Status);
-            Assert.Contains($"at most {Http.SiloEndpoints.MaxDenoiseBodyBytes} bytes", tooLarge.ErrorText, StringComparison.Ordinal);
+            Assert.Contains($"at most {Http.SiloEndpoints.MaxDenoiseMessageBytes} bytes", tooLarge.ErrorText, StringComparison.Ordinal);
             Assert.Null(Grains.DenoiseLink.ReadMessage(stream, 1 << 20));
         }
     }
