@@ -401,6 +401,68 @@ public abstract class JobQueueTests(StoreTarget target, ITestOutputHelper output
         Assert.Equal(job, (await store.Jobs.ClaimAsync("silo-1", [], s_lease))?.JobId);
         Assert.True(Convert.ToDouble(await ExecuteAsync("SELECT fair_pass FROM tenants WHERE id = 'acme'")) > passBefore);
     }
+
+    [Fact]
+    public async Task An_idle_silo_takes_a_submission_in_its_own_transaction_only_when_a_claim_would()
+    {
+        var store = await NewStoreAsync();
+        await CreateTenantAsync(store, "acme");
+        await CreateTenantAsync(store, "beta");
+        await CreateTenantAsync(store, "capped", maxRunning: 1);
+
+        // Nothing waiting: the job is leased to the submitting silo at once, as its first attempt.
+        var (taken, claimed) = await store.Jobs.SubmitAndClaimIfIdleAsync(Job("acme", maxAttempts: 2, s_hashX), "silo-1", s_lease);
+        Assert.NotNull(claimed);
+        Assert.Equal((taken, "acme", 1, 2, "silo-1", Clock.GetUtcNow() + s_lease, (JobCheckpoint?)null), (claimed.JobId, claimed.TenantId, claimed.Attempt, claimed.MaxAttempts, claimed.LeaseOwner, claimed.LeaseExpiresAt, claimed.Checkpoint));
+        Assert.Equal([s_hashX], claimed.AdapterHashes);
+        var record = await store.Jobs.GetAsync("acme", taken);
+        Assert.Equal((JobStatus.Running, "silo-1", 1), (record?.Status, record?.LeaseOwner, record?.Attempts));
+        Assert.Null(await store.Jobs.ClaimAsync("silo-2", [], s_lease));
+        // Its lease works like a claimed one's.
+        Assert.False((await store.Jobs.RenewLeaseAsync(taken, "silo-1", s_lease)).CancellationRequested);
+        await store.Jobs.CompleteAsync(taken, "silo-1", "/images/taken.png", s_sha);
+
+        // The tenant was charged as a claim charges it: with one queued job each, beta (not yet served) goes first,
+        // where the tie of two fresh tenants would go to acme.
+        var acmeNext = await store.Jobs.SubmitAsync(Job("acme"));
+        var betaNext = await store.Jobs.SubmitAsync(Job("beta"));
+        // Something is queued, so a submission is queued behind it, not taken.
+        var (queuedBehind, notClaimed) = await store.Jobs.SubmitAndClaimIfIdleAsync(Job("beta"), "silo-1", s_lease);
+        Assert.Null(notClaimed);
+        Assert.Equal(JobStatus.Queued, (await store.Jobs.GetAsync("beta", queuedBehind))?.Status);
+        Assert.Equal([betaNext, acmeNext, queuedBehind], [
+            (await store.Jobs.ClaimAsync("silo-2", [], s_lease))!.JobId,
+            (await store.Jobs.ClaimAsync("silo-2", [], s_lease))!.JobId,
+            (await store.Jobs.ClaimAsync("silo-2", [], s_lease))!.JobId]);
+
+        // A tenant at its running quota is not taken past it.
+        var (cappedFirst, cappedClaim) = await store.Jobs.SubmitAndClaimIfIdleAsync(Job("capped"), "silo-1", s_lease);
+        Assert.Equal(cappedFirst, cappedClaim?.JobId);
+        var (cappedSecond, overQuota) = await store.Jobs.SubmitAndClaimIfIdleAsync(Job("capped"), "silo-3", s_lease);
+        Assert.Null(overQuota);
+        Assert.Null(await store.Jobs.ClaimAsync("silo-3", [], s_lease));
+
+        // An expired lease is waiting too: the newcomer is queued, and the claims that follow re-queue and serve both.
+        Clock.Advance(s_lease + TimeSpan.FromSeconds(1));
+        var (newcomer, afterExpiry) = await store.Jobs.SubmitAndClaimIfIdleAsync(Job("acme"), "silo-4", s_lease);
+        Assert.Null(afterExpiry);
+        Assert.Equal(JobStatus.Queued, (await store.Jobs.GetAsync("acme", newcomer))?.Status);
+        Assert.Equal(JobStatus.Running, (await store.Jobs.GetAsync("capped", cappedFirst))?.Status);
+        var resumed = new List<Guid>();
+        while (await store.Jobs.ClaimAsync("silo-4", [], s_lease) is { } next)
+        {
+            resumed.Add(next.JobId);
+        }
+
+        Assert.Contains(cappedFirst, resumed);
+        Assert.Contains(newcomer, resumed);
+        Assert.DoesNotContain(cappedSecond, resumed);
+
+        // Bad arguments are refused before anything is written.
+        await Assert.ThrowsAsync<ArgumentException>(() => store.Jobs.SubmitAndClaimIfIdleAsync(Job("acme"), "not a silo id!", s_lease));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.Jobs.SubmitAndClaimIfIdleAsync(Job("acme"), "silo-1", TimeSpan.Zero));
+        Assert.Null(await store.Jobs.ClaimAsync("silo-5", [], s_lease));
+    }
 }
 
 /// <summary>The job queue on SQLite.</summary>

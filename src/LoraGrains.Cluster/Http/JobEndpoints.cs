@@ -70,14 +70,35 @@ public static class JobEndpoints
         resolved = resolved with { Adapters = adapters };
 
         var json = JsonSerializer.Serialize(resolved, LoraGrainsJson.Options);
-        var id = await store.Jobs.SubmitAsync(new JobSubmission(tenant, resolved.SessionId, json, [.. resolved.Adapters!.Select(a => a.Hash)]), http.RequestAborted);
-        metrics.JobsSubmitted.Add(1);
-        // On PostgreSQL the commit's NOTIFY wakes this silo's worker too. Waking it from here as well made the claim's
-        // tail worse, not better: this thread goes on to write the answer, and a woken thread may queue behind it on
-        // its CPU (docs/benchmarks.md, session 4), while the database backend that sends the NOTIFY goes idle at once.
-        if (store.Database.NotifyJobsReady.Length == 0)
+        var submission = new JobSubmission(tenant, resolved.SessionId, json, [.. resolved.Adapters!.Select(a => a.Hash)]);
+        Guid id;
+        if (signal.TryReserve())
         {
-            signal.Notify();
+            // This silo's worker is idle: when nothing else is waiting, the job is leased to it in the submit's own
+            // transaction and handed over, so it starts without a wake-up or a claim's round trips (and no other idle
+            // silo is woken for an empty claim).
+            ClaimedJob? claimed = null;
+            try
+            {
+                (id, claimed) = await store.Jobs.SubmitAndClaimIfIdleAsync(submission, options.Value.SiloId, options.Value.LeaseDuration, http.RequestAborted);
+                metrics.JobsSubmitted.Add(1);
+            }
+            finally
+            {
+                signal.HandOver(claimed);
+            }
+        }
+        else
+        {
+            id = await store.Jobs.SubmitAsync(submission, http.RequestAborted);
+            metrics.JobsSubmitted.Add(1);
+            // On PostgreSQL the commit's NOTIFY wakes this silo's worker too. Waking it from here as well made the claim's
+            // tail worse, not better: this thread goes on to write the answer, and a woken thread may queue behind it on
+            // its CPU (docs/benchmarks.md, session 4), while the database backend that sends the NOTIFY goes idle at once.
+            if (store.Database.NotifyJobsReady.Length == 0)
+            {
+                signal.Notify();
+            }
         }
 
         http.Response.Headers.Location = $"/v1/jobs/{id}";

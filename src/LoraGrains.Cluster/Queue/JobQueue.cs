@@ -67,6 +67,7 @@ public sealed class JobQueue
     private readonly TimeProvider _clock;
     private readonly string _windowSql;
     private readonly string _nextWindowsSql;
+    private readonly bool _locksByStatement;
 
     internal JobQueue(IClusterDatabase database, TimeProvider clock)
     {
@@ -74,6 +75,7 @@ public sealed class JobQueue
         _clock = clock;
         _windowSql = WindowSql("@tenant", database.ForUpdateSkipLocked);
         _nextWindowsSql = NextWindowsSql(database.ForUpdateSkipLocked);
+        _locksByStatement = database.LockStatement("lock").Length > 0;
     }
 
     /// <summary>
@@ -84,7 +86,32 @@ public sealed class JobQueue
     /// <param name="cancellationToken">Cancels the submission (nothing is written unless it completes).</param>
     /// <exception cref="QuotaExceededException">The tenant's queued-jobs quota is full.</exception>
     /// <exception cref="KeyNotFoundException">The tenant or session does not exist.</exception>
-    public async Task<Guid> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
+    public async Task<Guid> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default) =>
+        (await SubmitAsync(submission, taker: null, cancellationToken).ConfigureAwait(false)).JobId;
+
+    /// <summary>
+    /// Submits a job as <see cref="SubmitAsync(JobSubmission, CancellationToken)"/> does, and leases it to
+    /// <paramref name="siloId"/> in the same transaction when that is what a claim would do now: nothing is waiting
+    /// (no queued job, no expired lease) and the tenant is under its running-jobs quota. The tenant's fair share is
+    /// charged as a claim charges it, and nothing is announced (no other silo has anything to claim). Otherwise the
+    /// job is queued and announced as usual, and <c>Claimed</c> is <see langword="null"/>.
+    /// </summary>
+    /// <param name="submission">The job.</param>
+    /// <param name="siloId">The idle silo taking the job; becomes the lease owner.</param>
+    /// <param name="leaseDuration">How long the lease lasts unless renewed.</param>
+    /// <param name="cancellationToken">Cancels the submission (nothing is written unless it completes).</param>
+    /// <exception cref="QuotaExceededException">The tenant's queued-jobs quota is full.</exception>
+    /// <exception cref="KeyNotFoundException">The tenant or session does not exist.</exception>
+    public Task<(Guid JobId, ClaimedJob? Claimed)> SubmitAndClaimIfIdleAsync(
+        JobSubmission submission, string siloId, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+    {
+        StorageKeys.Id(siloId, nameof(siloId));
+        ValidateLease(leaseDuration);
+        return SubmitAsync(submission, (siloId, leaseDuration), cancellationToken);
+    }
+
+    private async Task<(Guid JobId, ClaimedJob? Claimed)> SubmitAsync(
+        JobSubmission submission, (string SiloId, TimeSpan Lease)? taker, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(submission);
         StorageKeys.TenantId(submission.TenantId, "tenantId");
@@ -111,27 +138,47 @@ public sealed class JobQueue
         }
 
         var now = _clock.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
         var jobId = Guid.CreateVersion7(now);
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await _database.BeginWriteAsync(connection, lockName: null, cancellationToken).ConfigureAwait(false);
         // One round trip for the tenant's lock (concurrent submissions of one tenant must not both see room under the
-        // quota) and every check; the statements run in order, so the counts are read under the lock.
+        // quota) and every check; the statements run in order, so the counts are read under the lock. A submission that
+        // may be taken at once also takes the claim lock (after the tenant's, as no claim holds the claim lock and then
+        // waits for a tenant's) and reads what a claim would decide on.
         const string Checks = """
             SELECT max_queued_jobs FROM tenants WHERE id = @tenant;
             SELECT COUNT(*) FROM sessions WHERE tenant_id = @tenant AND id = @session;
             SELECT COUNT(*) FROM jobs WHERE tenant_id = @tenant AND status = 'queued'
             """;
+        const string ClaimChecks = """
+            SELECT t.weight, t.max_running_jobs, t.fair_pass, (SELECT MAX(v.fair_start) FROM tenants v),
+                   (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = t.id AND r.status = 'running'),
+                   CASE WHEN EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued')
+                          OR EXISTS (SELECT 1 FROM jobs e WHERE e.status = 'running' AND e.lease_expires_at < @now) THEN 1 ELSE 0 END
+            FROM tenants t WHERE t.id = @tenant
+            """;
+        string[] locks = taker is null ? [SubmitLockPrefix + submission.TenantId] : [SubmitLockPrefix + submission.TenantId, ClaimLockName];
         int? maxQueued;
         long sessions, queued;
-        await using (var checks = CreateLockedCommand(connection, transaction, SubmitLockPrefix + submission.TenantId, Checks))
+        (int Weight, double Pass, double VirtualTime)? share = null;
+        await using (var checks = CreateLockedCommand(connection, transaction, taker is null ? Checks : Checks + ";\n" + ClaimChecks, locks))
         {
-            checks.AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId ?? string.Empty);
-            await using var reader = await ExecuteLockedReaderAsync(checks, cancellationToken).ConfigureAwait(false);
+            checks.AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId ?? string.Empty).AddParameter("now", nowMs);
+            await using var reader = await ExecuteLockedReaderAsync(checks, locks.Length, cancellationToken).ConfigureAwait(false);
             maxQueued = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt32(0) : null;
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             sessions = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             queued = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
+            if (taker is not null
+                && await reader.NextResultAsync(cancellationToken).ConfigureAwait(false)
+                && await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                && reader.GetInt64(4) < reader.GetInt32(1)
+                && reader.GetInt32(5) == 0)
+            {
+                share = (reader.GetInt32(0), reader.GetDouble(2), reader.GetDouble(3));
+            }
         }
 
         if (maxQueued is null)
@@ -149,21 +196,49 @@ public sealed class JobQueue
             throw new QuotaExceededException(submission.TenantId, "maxQueuedJobs", maxQueued.Value);
         }
 
+        if (taker is { } silo && share is { } served)
+        {
+            var charge = FairShare.Charge(FairShare.EffectivePass(served.Pass, served.VirtualTime), served.Weight);
+            var expires = nowMs + (long)silo.Lease.TotalMilliseconds;
+            // The lease, the charge and the commit in one round trip; no wake-up, as there is nothing for anyone to claim.
+            await using (var insert = connection.CreateCommand(transaction, WithCommit("""
+                INSERT INTO jobs (id, tenant_id, session_id, request, adapter_hashes, status, attempts, max_attempts,
+                                  lease_owner, lease_expires_at, created_at, started_at, updated_at)
+                VALUES (@id, @tenant, @session, @request, @adapters, 'running', 1, @max_attempts, @owner, @expires, @now, @now, @now);
+                UPDATE tenants SET fair_start = @start, fair_pass = @pass WHERE id = @tenant
+                """)))
+            {
+                AddSubmission(insert, jobId, submission, nowMs);
+                insert.AddParameter("owner", silo.SiloId).AddParameter("expires", expires).AddParameter("start", charge.Start).AddParameter("pass", charge.Pass);
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await CommitUnlessCommittedAsync(transaction, cancellationToken).ConfigureAwait(false);
+            return (jobId, new ClaimedJob(
+                jobId, submission.TenantId, submission.SessionId, submission.RequestJson, [.. submission.AdapterHashes], 1, submission.MaxAttempts,
+                silo.SiloId, DateTimeOffset.FromUnixTimeMilliseconds(expires), null, DateTimeOffset.FromUnixTimeMilliseconds(nowMs)));
+        }
+
         // The wake-up and the commit ride in the same round trip as the insert; the wake-up is delivered at the commit.
         await using (var insert = connection.CreateCommand(transaction, WithCommit(WithJobsReady("""
             INSERT INTO jobs (id, tenant_id, session_id, request, adapter_hashes, status, attempts, max_attempts, created_at, updated_at)
             VALUES (@id, @tenant, @session, @request, @adapters, 'queued', 0, @max_attempts, @now, @now)
             """))))
         {
-            insert.AddParameter("id", jobId).AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId)
-                .AddParameter("max_attempts", submission.MaxAttempts).AddParameter("now", now.ToUnixTimeMilliseconds());
-            _database.AddJsonParameter(insert, "request", submission.RequestJson);
-            _database.AddJsonParameter(insert, "adapters", JsonInput.StringArray(submission.AdapterHashes));
+            AddSubmission(insert, jobId, submission, nowMs);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await CommitUnlessCommittedAsync(transaction, cancellationToken).ConfigureAwait(false);
-        return jobId;
+        return (jobId, null);
+    }
+
+    private void AddSubmission(DbCommand insert, Guid jobId, JobSubmission submission, long now)
+    {
+        insert.AddParameter("id", jobId).AddParameter("tenant", submission.TenantId).AddParameter("session", submission.SessionId)
+            .AddParameter("max_attempts", submission.MaxAttempts).AddParameter("now", now);
+        _database.AddJsonParameter(insert, "request", submission.RequestJson);
+        _database.AddJsonParameter(insert, "adapters", JsonInput.StringArray(submission.AdapterHashes));
     }
 
     /// <summary>
@@ -195,10 +270,10 @@ public sealed class JobQueue
         Dictionary<string, List<FairShare.Candidate>> windows;
         // One round trip for the sweep, the shares (which see what the sweep re-queued) and the windows of the tenants
         // next in service order, so that the usual claim needs one more (lease and commit) and no others.
-        await using (var command = CreateLockedCommand(connection, transaction, ClaimLockName, SweepSql + ";\n" + SharesSql + ";\n" + _nextWindowsSql))
+        await using (var command = CreateLockedCommand(connection, transaction, SweepSql + ";\n" + SharesSql + ";\n" + _nextWindowsSql, ClaimLockName))
         {
             command.AddParameter("now", now).AddParameter("flag", true);
-            await using var reader = await ExecuteLockedReaderAsync(command, cancellationToken).ConfigureAwait(false);
+            await using var reader = await ExecuteLockedReaderAsync(command, 1, cancellationToken).ConfigureAwait(false);
             swept = await ReadSweepAsync(reader, cancellationToken).ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             (tenants, virtualTime) = await ReadSharesAsync(reader, cancellationToken).ConfigureAwait(false);
@@ -579,28 +654,31 @@ public sealed class JobQueue
         }
     }
 
-    // A command whose first statement takes the advisory lock `lockName` for the rest of the transaction (begun without
-    // a lock), so that the lock and the queries after it, which then run under it, share one round trip.
-    private DbCommand CreateLockedCommand(DbConnection connection, DbTransaction transaction, string lockName, string sql)
+    // A command whose first statements take the advisory locks `lockNames`, in order, for the rest of the transaction (begun
+    // without a lock), so that the locks and the queries after them, which then run under them, share one round trip.
+    private DbCommand CreateLockedCommand(DbConnection connection, DbTransaction transaction, string sql, params string[] lockNames)
     {
-        var lockStatement = _database.LockStatement;
-        if (lockStatement.Length == 0)
+        if (!_locksByStatement)
         {
             return connection.CreateCommand(transaction, sql);
         }
 
-        var command = connection.CreateCommand(transaction, lockStatement + ";\n" + sql);
-        command.AddParameter("lock_name", lockName);
+        var command = connection.CreateCommand(transaction, string.Concat(lockNames.Select((_, i) => _database.LockStatement($"lock_{i}") + ";\n")) + sql);
+        for (var i = 0; i < lockNames.Length; i++)
+        {
+            command.AddParameter($"lock_{i}", lockNames[i]);
+        }
+
         return command;
     }
 
-    // Runs a CreateLockedCommand command; the reader is positioned at the first result after the lock's.
-    private async Task<DbDataReader> ExecuteLockedReaderAsync(DbCommand command, CancellationToken cancellationToken)
+    // Runs a CreateLockedCommand command taking `locks` locks; the reader is positioned at the first result after theirs.
+    private async Task<DbDataReader> ExecuteLockedReaderAsync(DbCommand command, int locks, CancellationToken cancellationToken)
     {
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_database.LockStatement.Length > 0)
+            for (var i = 0; i < locks && _locksByStatement; i++)
             {
                 await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             }

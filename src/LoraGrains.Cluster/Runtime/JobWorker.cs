@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace LoraGrains.Cluster.Runtime;
 
 /// <summary>
-/// The silo's claim loop: claims a job (preferring ones whose adapters are resident), runs it on its
+/// The silo's claim loop: claims a job (preferring ones whose adapters are resident) or, while idle, is handed one that
+/// this silo's API leased to it as it was submitted (see <see cref="JobSignal"/>); runs it on its
 /// <see cref="CompositionGrain"/> while renewing the lease every third of its length, and records the outcome.
 /// A cancel request seen at renewal stops the run between steps; stopping the host (SIGTERM) stops claiming,
 /// stops the run between steps and releases the job, whose last checkpoint the next silo resumes from.
@@ -39,33 +40,45 @@ public sealed class JobWorker(
         }
 
         await Task.Yield();
-        while (!stoppingToken.IsCancellationRequested)
+        ClaimedJob? handedOver = null;
+        // A job handed over by a submission is already leased to this silo: it is run (and, when draining, released) even
+        // if the silo began to stop meanwhile.
+        while (handedOver is not null || !stoppingToken.IsCancellationRequested)
         {
-            ClaimedJob? job;
-            var started = Stopwatch.GetTimestamp();
-            try
-            {
-                job = await store.Jobs.ClaimAsync(_options.SiloId, residency.ResidentHashes, _options.LeaseDuration, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Claim failed on silo {Silo}", _options.SiloId);
-                await DelayAsync(_options.PollInterval, stoppingToken).ConfigureAwait(false);
-                continue;
-            }
-
-            metrics.ClaimQuery.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var job = handedOver;
+            handedOver = null;
             if (job is null)
             {
-                await signal.WaitAsync(_options.PollInterval, stoppingToken).ConfigureAwait(false);
-                continue;
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    job = await store.Jobs.ClaimAsync(_options.SiloId, residency.ResidentHashes, _options.LeaseDuration, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e)
+                {
+                    logger.LogWarning(e, "Claim failed on silo {Silo}", _options.SiloId);
+                    await DelayAsync(_options.PollInterval, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                metrics.ClaimQuery.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (job is null)
+                {
+                    handedOver = await signal.WaitAsync(_options.PollInterval, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                metrics.JobsClaimed.Add(1, new KeyValuePair<string, object?>("via", "queue"));
+            }
+            else
+            {
+                metrics.JobsClaimed.Add(1, new KeyValuePair<string, object?>("via", "submit"));
             }
 
-            metrics.JobsClaimed.Add(1);
             metrics.ClaimLatency.Record((clock.GetUtcNow() - job.CreatedAt).TotalMilliseconds);
             await RunAsync(job, stoppingToken).ConfigureAwait(false);
         }

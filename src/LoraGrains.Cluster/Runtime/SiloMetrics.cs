@@ -16,7 +16,7 @@ public sealed class SiloMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(MeterName);
         JobsSubmitted = _meter.CreateCounter<long>("loragrains.jobs.submitted", description: "Jobs accepted by this silo's API");
-        JobsClaimed = _meter.CreateCounter<long>("loragrains.jobs.claimed", description: "Jobs claimed by this silo");
+        JobsClaimed = _meter.CreateCounter<long>("loragrains.jobs.claimed", description: "Jobs claimed by this silo, by how (from the queue, or taken as submitted here)");
         JobsFinished = _meter.CreateCounter<long>("loragrains.jobs.finished", description: "Jobs this silo ran to an end, by outcome");
         Steps = _meter.CreateCounter<long>("loragrains.steps", description: "Denoising steps run");
         RemotePasses = _meter.CreateCounter<long>("loragrains.denoiser.passes", description: "UNet passes evaluated for peers' Composite");
@@ -64,7 +64,7 @@ public sealed class SiloMetrics : IDisposable
     /// <summary>Jobs accepted.</summary>
     public Counter<long> JobsSubmitted { get; }
 
-    /// <summary>Jobs claimed.</summary>
+    /// <summary>Jobs claimed (tag <c>via</c>: <c>queue</c>, claimed by the worker; <c>submit</c>, leased to the idle worker as it was submitted here).</summary>
     public Counter<long> JobsClaimed { get; }
 
     /// <summary>Jobs ended here (tag <c>outcome</c>).</summary>

@@ -49,11 +49,13 @@ public interface IClusterDatabase : IAsyncDisposable
     ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, string? lockName, CancellationToken cancellationToken);
 
     /// <summary>
-    /// A statement that takes the advisory lock named by parameter <c>@lock_name</c> for the rest of a transaction begun
-    /// by <see cref="BeginWriteAsync"/> without a lock, to be sent in the same round trip as the transaction's first
-    /// query (it yields one result set); empty where a write transaction already excludes every other writer.
+    /// A statement that takes the advisory lock named by parameter <c>@</c><paramref name="parameterName"/> for the rest of
+    /// a transaction begun by <see cref="BeginWriteAsync"/> without a lock, to be sent in the same round trip as the
+    /// transaction's first query (it yields one result set); empty where a write transaction already excludes every
+    /// other writer.
     /// </summary>
-    string LockStatement { get; }
+    /// <param name="parameterName">The parameter holding the lock's name, without the <c>@</c>.</param>
+    string LockStatement(string parameterName);
 
     /// <summary>
     /// A statement that commits the transaction begun by <see cref="BeginWriteAsync"/>, appended to the transaction's last

@@ -70,7 +70,7 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public string LockStatement => "SELECT pg_advisory_xact_lock(hashtextextended(@lock_name, 0))";
+    public string LockStatement(string parameterName) => $"SELECT pg_advisory_xact_lock(hashtextextended(@{parameterName}, 0))";
 
     /// <inheritdoc />
     public async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, string? lockName, CancellationToken cancellationToken)
@@ -87,7 +87,7 @@ public sealed class PostgresClusterDatabase : IClusterDatabase
             command.Transaction = transaction;
             // hashtextextended maps the name onto the 64-bit advisory lock space; a collision between two
             // names only serialises them needlessly, it cannot let two holders of one name in.
-            command.CommandText = LockStatement;
+            command.CommandText = LockStatement("lock_name");
             command.AddParameter("lock_name", lockName);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return transaction;

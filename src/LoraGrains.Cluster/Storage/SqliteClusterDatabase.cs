@@ -84,7 +84,7 @@ public sealed class SqliteClusterDatabase : IClusterDatabase
     }
 
     /// <inheritdoc />
-    public string LockStatement => string.Empty;
+    public string LockStatement(string parameterName) => string.Empty;
 
     /// <inheritdoc />
     public ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, string? lockName, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using LoraGrains.Client;
 using LoraGrains.Cluster.Grains;
@@ -123,6 +124,65 @@ public sealed class JobNotificationTests(PostgresServer server)
 
         var elapsed = await SubmitAndTimeClaimAsync(gateway, "t-kill");
         Assert.True(elapsed < s_fastClaim, $"claimed after {elapsed.TotalMilliseconds:F0} ms after the reconnect; the poll interval is {s_slowPoll}");
+    }
+
+    [Fact]
+    public async Task A_job_submitted_to_an_idle_silo_is_leased_to_it_as_submitted_and_wakes_no_other_silo()
+    {
+        var connection = await server.CreateDatabaseAsync();
+        await using var taker = await InProcessSilo.StartAsync("taker-a", connection, configure: o => o.PollInterval = s_slowPoll);
+        await using var other = await InProcessSilo.StartAsync("taker-b", connection, configure: o => o.PollInterval = s_slowPoll);
+        var store = taker.Services.GetRequiredService<ClusterStore>();
+        await store.Tenants.CreateTenantAsync(new Tenant("t-take", "t-take", 1, 10, 100));
+        using var client = new LoraGrainsClient(taker.Address, (await store.Tenants.CreateApiKeyAsync("t-take")).Secret);
+        // Both silos listen, so a NOTIFY would wake the other one to claim (and, half the time, win).
+        await WaitForListenerAsync("taker-a", previousPid: null);
+        await WaitForListenerAsync("taker-b", previousPid: null);
+        await Task.Delay(500);
+
+        var otherMetrics = other.Services.GetRequiredService<SiloMetrics>();
+        var otherClaims = 0;
+        var takenAsSubmitted = 0;
+        var takerMetrics = taker.Services.GetRequiredService<SiloMetrics>();
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument == otherMetrics.ClaimQuery || instrument == takerMetrics.JobsClaimed)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref otherClaims));
+        meters.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "via", Value: "submit" })
+                {
+                    Interlocked.Increment(ref takenAsSubmitted);
+                }
+            }
+        });
+        meters.Start();
+
+        for (var i = 0; i < 6; i++)
+        {
+            var job = await client.SubmitAsync(new JobRequest { Prompt = "a boat", Steps = 1, Width = 64, Height = 64, Seed = (ulong)i });
+            Assert.Equal("succeeded", (await job.WaitAsync()).Status);
+            var record = await store.Jobs.GetAsync("t-take", job.Id);
+            Assert.Equal(("taker-a", 1), (record?.LeaseOwner, record?.Attempts));
+        }
+
+        Assert.Equal(6, Volatile.Read(ref takenAsSubmitted));
+        Assert.Equal(0, Volatile.Read(ref otherClaims));
+
+        // A busy silo takes nothing: the next job is queued, announced, and claimed by the idle one.
+        var busy = await client.SubmitAsync(new JobRequest { Prompt = "a long boat", Steps = 100, Width = 64, Height = 64, Seed = 7 });
+        var queued = await client.SubmitAsync(new JobRequest { Prompt = "a boat", Steps = 1, Width = 64, Height = 64, Seed = 8 });
+        Assert.Equal("succeeded", (await queued.WaitAsync()).Status);
+        Assert.Equal("succeeded", (await busy.WaitAsync()).Status);
+        Assert.Equal("taker-a", (await store.Jobs.GetAsync("t-take", busy.Id))?.LeaseOwner);
+        Assert.Equal("taker-b", (await store.Jobs.GetAsync("t-take", queued.Id))?.LeaseOwner);
     }
 
     private static async Task<TimeSpan> SubmitAndTimeClaimAsync(ClusterStore gateway, string tenant)
