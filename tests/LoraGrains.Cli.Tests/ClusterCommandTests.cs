@@ -12,6 +12,18 @@ public sealed class ClusterCommandTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     [Fact]
+    public void Serve_refuses_tls_files_it_cannot_use_and_names_them()
+    {
+        var missing = Path.Combine(dir, "tls.crt");
+        var refused = CliProcess.Run("serve", "--data", Path.Combine(dir, "data"), "--urls", "https://127.0.0.1:0", "--tls-cert", missing, "--tls-key", Path.Combine(dir, "tls.key"));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"error: TLS certificate '{missing}' does not exist", refused.Stderr, StringComparison.Ordinal);
+        var half = CliProcess.Run("serve", "--data", Path.Combine(dir, "data"), "--tls-cert", missing);
+        Assert.Equal(1, half.ExitCode);
+        Assert.Contains("--tls-cert and --tls-key", half.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Tenant_create_serve_and_submit_generate_an_image_through_the_http_api()
     {
         var data = Path.Combine(dir, "data");

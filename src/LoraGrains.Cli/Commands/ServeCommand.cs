@@ -14,6 +14,10 @@ internal static class ServeCommand
           --urls URLS              Kestrel URLs, ';'-separated (default http://127.0.0.1:5080)
           --peer-urls URLS         URLs for silo-to-silo calls (e.g. on a cluster-internal interface); peers then use the first
           --advertise URL          address other silos reach this one at (default: the first of --peer-urls, else of --urls)
+          --tls-cert FILE          PEM certificate (chain) of the https URLs (HTTP/1.1 and HTTP/2), with --tls-key
+          --tls-key FILE           its PEM private key
+          --peer-ca FILE           PEM certificate(s) of the CA that peers' https certificates must chain to
+                                   (default: the system's trust store)
           --silo-id ID             membership id (default: random)
           --model PATH             Stable Diffusion model (default: the embedded tiny random model)
           --yaml FILE              LDM yaml of a single-file checkpoint
@@ -57,6 +61,9 @@ internal static class ServeCommand
             ClusterSecret = args.String("cluster-secret") ?? Environment.GetEnvironmentVariable("LORAGRAINS_CLUSTER_SECRET"),
             AdvertisedAddress = args.String("advertise"),
             PeerUrls = args.String("peer-urls"),
+            CertificatePath = args.String("tls-cert"),
+            CertificateKeyPath = args.String("tls-key"),
+            PeerCertificateAuthorityPath = args.String("peer-ca"),
             OtlpEndpoint = args.String("otlp"),
             RunJobs = !args.Flag("no-jobs"),
         };

@@ -16,7 +16,7 @@ namespace LoraGrains.Cluster.Grains;
 /// </summary>
 public sealed class CompositionGrain(
     ClusterStore store, ModelHost host, AdapterResidency residency, SiloFiles files, JobProgressBoard board, SiloMetrics metrics,
-    IOptions<SiloOptions> options, ILogger<CompositionGrain> logger) : Grain
+    SiloTls tls, IOptions<SiloOptions> options, ILogger<CompositionGrain> logger) : Grain
 {
     /// <summary>Runs the claimed job to completion; returns the image's SHA-256.</summary>
     /// <exception cref="OperationCanceledException">The run was stopped between steps.</exception>
@@ -77,6 +77,6 @@ public sealed class CompositionGrain(
         var live = await store.Membership.ListLiveAsync(o.DeadAfter, cancellationToken).ConfigureAwait(false);
         var placement = DenoiserPlacement.Place(generation.Adapters.Select(a => a.Id), live, o.SiloId);
         logger.LogInformation("Composite across silos: {Placement}", string.Join(", ", placement.Select(p => $"{p.Key[..12]}→{p.Value?.SiloId ?? "local"}")));
-        return new RemoteAdapterDenoiser(placement, secret, SiloPeers.CallTimeout, metrics, logger);
+        return new RemoteAdapterDenoiser(placement, secret, SiloPeers.CallTimeout, metrics, logger, tls);
     }
 }

@@ -36,9 +36,11 @@ internal sealed class DenoiseLink : IDisposable
     /// <param name="peerAddress">The peer's address from the membership table (<c>http(s)://host:port</c>).</param>
     /// <param name="clusterSecret">The cluster secret the peer checks.</param>
     /// <param name="timeout">For the connection, each write and each answer.</param>
+    /// <param name="tls">For an https peer: the authorities its certificate must chain to (the system's trust store when <see langword="null"/>).</param>
     /// <exception cref="IOException">The peer refused the upgrade (its status and reason in the message) or the connection failed.</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">An https peer's certificate is not trusted.</exception>
     /// <exception cref="SocketException">The peer could not be reached.</exception>
-    public static DenoiseLink Open(string peerAddress, string clusterSecret, TimeSpan timeout)
+    public static DenoiseLink Open(string peerAddress, string clusterSecret, TimeSpan timeout, Runtime.SiloTls? tls = null)
     {
         var uri = new Uri(new Uri(peerAddress), Path);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -52,12 +54,17 @@ internal sealed class DenoiseLink : IDisposable
 
             socket.SendTimeout = socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
             stream = new NetworkStream(socket, ownsSocket: true);
-            var tls = uri.Scheme == Uri.UriSchemeHttps;
-            if (tls)
+            var https = uri.Scheme == Uri.UriSchemeHttps;
+            if (https)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = ssl;
-                ssl.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = uri.IdnHost, ApplicationProtocols = [SslApplicationProtocol.Http11] });
+                ssl.AuthenticateAsClient(new SslClientAuthenticationOptions
+                {
+                    TargetHost = uri.IdnHost,
+                    ApplicationProtocols = [SslApplicationProtocol.Http11],
+                    CertificateChainPolicy = tls?.PeerChainPolicy(),
+                });
             }
 
             stream.Write(Encoding.ASCII.GetBytes(
@@ -71,7 +78,7 @@ internal sealed class DenoiseLink : IDisposable
             }
 
             // Plain TCP sends a pass's head and tensors in one system call (see Run).
-            return new DenoiseLink(stream, tls ? null : socket);
+            return new DenoiseLink(stream, https ? null : socket);
         }
         catch
         {

@@ -13,10 +13,12 @@ namespace LoraGrains.Cluster.Grains;
 /// <see cref="DenoiserGrain"/> of the peer <see cref="DenoiserPlacement"/> chose (one encoded body shared by all of
 /// them), each peer's passes sent on a <see cref="DenoiseLink"/> of its own by a <see cref="PassThread"/> of its own;
 /// a pass that fails (peer busy, gone, slow) runs locally instead, so the result never depends on the peers being
-/// there. Dispose when the job ends: that closes the links.
+/// there. Dispose when the job ends: that closes the links. https peers are checked with <paramref name="tls"/>'s peer
+/// authorities (the system's trust store without it).
 /// </summary>
 internal sealed class RemoteAdapterDenoiser(
-    IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, TimeSpan timeout, SiloMetrics metrics, ILogger logger) : IAdapterDenoiser, IDisposable
+    IReadOnlyDictionary<string, SiloRecord?> placement, string clusterSecret, TimeSpan timeout, SiloMetrics metrics, ILogger logger, SiloTls? tls = null)
+    : IAdapterDenoiser, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Peer> _peers = new(StringComparer.Ordinal);
@@ -103,7 +105,7 @@ internal sealed class RemoteAdapterDenoiser(
         var started = Stopwatch.GetTimestamp();
         try
         {
-            peer.Link ??= DenoiseLink.Open(silo.Address, clusterSecret, timeout);
+            peer.Link ??= DenoiseLink.Open(silo.Address, clusterSecret, timeout, tls);
             var answer = peer.Link.Run(adapterId, scale, body);
             if (answer.Status != 200)
             {

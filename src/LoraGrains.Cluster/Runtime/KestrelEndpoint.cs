@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -12,8 +13,11 @@ public static class KestrelEndpoint
     /// Listens on <paramref name="url"/>: https gets HTTP/1.1 and HTTP/2 (negotiated by ALPN), http gets HTTP/1.1
     /// (which is also what silos speak to each other: docs/benchmarks.md, session 6).
     /// </summary>
+    /// <param name="kestrel">The server's options.</param>
+    /// <param name="url">The URL to bind.</param>
+    /// <param name="certificate">What an https URL presents, or <see langword="null"/> for Kestrel's configured default.</param>
     /// <exception cref="ArgumentException">The URL is not an http(s) address with a port.</exception>
-    public static void Listen(KestrelServerOptions kestrel, string url)
+    public static void Listen(KestrelServerOptions kestrel, string url, X509Certificate2? certificate = null)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         BindingAddress address;
@@ -35,7 +39,11 @@ public static class KestrelEndpoint
         void Configure(ListenOptions listen)
         {
             listen.Protocols = https ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
-            if (https)
+            if (https && certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+            else if (https)
             {
                 listen.UseHttps();
             }

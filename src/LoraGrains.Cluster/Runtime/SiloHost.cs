@@ -39,11 +39,13 @@ public static class SiloHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configureLogging?.Invoke(builder.Logging);
 
+        var tls = SiloTls.Load(options);
+        builder.Services.AddSingleton(tls);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var url in SiloOptions.Split(options.Urls + ";" + options.PeerUrls))
             {
-                KestrelEndpoint.Listen(kestrel, url);
+                KestrelEndpoint.Listen(kestrel, url, tls.Certificate);
             }
 
             kestrel.Limits.MaxRequestBodySize = options.MaxAdapterUploadBytes + Http.RequestBody.DrainLimit;

@@ -32,6 +32,21 @@ public sealed class SiloOptions
     /// <summary>Address peers reach this silo at (default: the first of <see cref="PeerUrls"/>, else of <see cref="Urls"/>).</summary>
     public string? AdvertisedAddress { get; set; }
 
+    /// <summary>
+    /// PEM certificate (chain) presented by the https URLs, with <see cref="CertificateKeyPath"/>; without both, https
+    /// URLs use Kestrel's configured default certificate.
+    /// </summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>PEM private key of <see cref="CertificatePath"/>.</summary>
+    public string? CertificateKeyPath { get; set; }
+
+    /// <summary>
+    /// PEM certificate(s) of the authorities that silo-to-silo https must chain to (a cluster's private CA); by default
+    /// the system's trust store.
+    /// </summary>
+    public string? PeerCertificateAuthorityPath { get; set; }
+
     /// <summary>Lease length of a claimed job; renewed every third of it while the job runs.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 

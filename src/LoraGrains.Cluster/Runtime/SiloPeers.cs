@@ -7,12 +7,12 @@ using Microsoft.Extensions.Options;
 namespace LoraGrains.Cluster.Runtime;
 
 /// <summary>Calls other silos' silo-to-silo endpoints (authenticated with the cluster secret), found through the membership table.</summary>
-public sealed class SiloPeers(ClusterStore store, IOptions<SiloOptions> options) : IDisposable
+public sealed class SiloPeers(ClusterStore store, SiloTls tls, IOptions<SiloOptions> options) : IDisposable
 {
     /// <summary>How long a silo-to-silo call (or a Composite pass on a peer) may take before the peer is given up.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), SslOptions = new() { CertificateChainPolicy = tls.PeerChainPolicy() } })
     { Timeout = CallTimeout };
 
     /// <summary>The connection pool for silo-to-silo calls.</summary>

@@ -50,6 +50,14 @@ public sealed class SiloCluster : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>Starts a silo process serving https with <paramref name="tls"/>'s server certificate.</summary>
+    public async Task<SiloProcess> StartHttpsSiloAsync(string siloId, TestCertificates tls, params string[] extra)
+    {
+        var silo = await SiloProcess.StartHttpsAsync(siloId, ConnectionString, DataDirectory, tls, extra);
+        _silos.Add(silo);
+        return silo;
+    }
+
     /// <summary>Creates a tenant and returns its API key.</summary>
     public async Task<string> CreateTenantAsync(string id, int weight = 1, int maxRunning = 100, int maxQueued = 10_000)
     {

@@ -43,11 +43,19 @@ public sealed partial class SiloProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts a silo and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<SiloProcess> StartAsync(string siloId, string connectionString, string dataDirectory, params string[] extra)
+    public static Task<SiloProcess> StartAsync(string siloId, string connectionString, string dataDirectory, params string[] extra) =>
+        StartAsync(siloId, connectionString, dataDirectory, tls: null, extra);
+
+    /// <summary>Starts a silo whose URLs (tenant and peer) are https with <paramref name="tls"/>'s server certificate.</summary>
+    public static Task<SiloProcess> StartHttpsAsync(string siloId, string connectionString, string dataDirectory, TestCertificates tls, params string[] extra) =>
+        StartAsync(siloId, connectionString, dataDirectory, tls, [.. tls.ServerArguments, .. extra]);
+
+    private static async Task<SiloProcess> StartAsync(string siloId, string connectionString, string dataDirectory, TestCertificates? tls, string[] extra)
     {
         var port = LoopbackPort.Free();
         var peerPort = LoopbackPort.Free();
-        var address = new Uri($"http://127.0.0.1:{port}/");
+        var scheme = tls is null ? "http" : "https";
+        var address = new Uri($"{scheme}://127.0.0.1:{port}/");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -57,7 +65,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         string[] args =
         [
             Path.Combine(AppContext.BaseDirectory, "lora-grains.dll"), "serve",
-            "--postgres", connectionString, "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}", "--peer-urls", $"http://127.0.0.1:{peerPort}",
+            "--postgres", connectionString, "--data", dataDirectory, "--urls", $"{scheme}://127.0.0.1:{port}", "--peer-urls", $"{scheme}://127.0.0.1:{peerPort}",
             "--silo-id", siloId, "--lease", "2s", "--heartbeat", "500ms", "--poll", "50ms", "--threads", "1",
             "--cluster-secret", ClusterSecret, .. extra,
         ];
@@ -72,6 +80,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        using var probe = tls is null ? null : new HttpClient(tls.TrustingHandler()) { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (DateTime.UtcNow < deadline)
         {
@@ -82,7 +91,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
             try
             {
-                using var response = await s_probe.GetAsync(new Uri(address, "readyz"));
+                using var response = await (probe ?? s_probe).GetAsync(new Uri(address, "readyz"));
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
                     return silo;

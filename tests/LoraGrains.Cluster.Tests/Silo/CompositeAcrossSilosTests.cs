@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using LoraGrains.Client;
 using LoraGrains.Cluster.Grains;
@@ -123,6 +125,52 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         Assert.InRange(PassesOnPeers(worker), 1, (request.Steps!.Value * 2) - 1);
         Assert.Contains("unreachable for Composite passes", worker.Output, StringComparison.Ordinal);
         AssertSameImage(await client.GetImageAsync(localJob.JobId), await spreadJob.GetImageAsync());
+    }
+
+    [Fact]
+    public async Task Over_https_the_api_speaks_http2_and_passes_cross_tls_links_to_trusted_peers_only()
+    {
+        using var tls = TestCertificates.Create();
+        await using var cluster = await SiloCluster.CreateAsync(server);
+        var key = await cluster.CreateTenantAsync("tenant-tls");
+        var worker = await cluster.StartHttpsSiloAsync("coord-tls", tls, tls.PeerTrustArguments);
+        await cluster.StartHttpsSiloAsync("peer-tls", tls, [.. tls.PeerTrustArguments, "--no-jobs"]);
+
+        // The tenant API negotiates HTTP/2 by ALPN, and still serves HTTP/1.1.
+        foreach (var version in new[] { HttpVersion.Version20, HttpVersion.Version11 })
+        {
+            using var http = new HttpClient(tls.TrustingHandler());
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(worker.Address, "v1/adapters"))
+            {
+                Version = version,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await http.SendAsync(request);
+            Assert.Equal((HttpStatusCode.OK, version), (response.StatusCode, response.Version));
+        }
+
+        using var client = new LoraGrainsClient(new HttpClient(tls.TrustingHandler()) { BaseAddress = worker.Address }, key);
+        var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
+        var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
+        var job = TwoAdapterJob(a.Hash, b.Hash, steps: 4, seed: 21);
+        var localJob = await (await client.SubmitAsync(job)).WaitAsync();
+        var spreadJob = await (await client.SubmitAsync(job with { DistributedComposite = true })).WaitAsync();
+        Assert.True(spreadJob.Status == "succeeded", $"{spreadJob}\n{cluster.Logs}");
+        Assert.Equal(job.Steps!.Value * 2, PassesOnPeers(worker));
+        var localImage = await client.GetImageAsync(localJob.JobId);
+        AssertSameImage(localImage, await client.GetImageAsync(spreadJob.JobId));
+
+        // A coordinator that does not trust the peers' CA gives them up at the handshake: every pass runs locally and the
+        // image is the same. (An idle silo takes the job it accepts, so it is this one that coordinates.)
+        var wary = await cluster.StartHttpsSiloAsync("coord-wary", tls);
+        using var waryClient = new LoraGrainsClient(new HttpClient(tls.TrustingHandler()) { BaseAddress = wary.Address }, key);
+        var waryJob = await (await waryClient.SubmitAsync(job with { DistributedComposite = true })).WaitAsync();
+        Assert.True(waryJob.Status == "succeeded", $"{waryJob}\n{cluster.Logs}");
+        Assert.Equal(0, PassesOnPeers(wary));
+        Assert.Contains("unreachable for Composite passes", wary.Output, StringComparison.Ordinal);
+        Assert.Contains("certificate", wary.Output, StringComparison.OrdinalIgnoreCase);
+        AssertSameImage(localImage, await waryClient.GetImageAsync(waryJob.JobId));
     }
 
     private static JobRequest TwoAdapterJob(string a, string b, int steps, ulong seed) => new()
