@@ -22,6 +22,9 @@ public sealed class JobSignal : IDisposable
     private int _state = Busy;
     private TaskCompletionSource<ClaimedJob?> _handOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Whether the worker is idle now: waiting for a job, neither claiming, running nor reserved.</summary>
+    public bool WorkerIdle => Volatile.Read(ref _state) == Idle;
+
     /// <summary>Says a job may be waiting.</summary>
     public void Notify()
     {

@@ -40,7 +40,8 @@ public static class SiloHost
         configureLogging?.Invoke(builder.Logging);
 
         var tls = SiloTls.Load(options);
-        builder.Services.AddSingleton(tls);
+        // Registered through a factory so that the container disposes it with the silo.
+        builder.Services.AddSingleton(_ => tls);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var url in SiloOptions.Split(options.Urls + ";" + options.PeerUrls))

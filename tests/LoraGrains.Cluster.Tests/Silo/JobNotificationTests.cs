@@ -165,8 +165,21 @@ public sealed class JobNotificationTests(PostgresServer server)
         });
         meters.Start();
 
+        // After a job the worker makes one claim (empty here) before it is idle again.
+        var takerSignal = taker.Services.GetRequiredService<JobSignal>();
+        async Task WhenIdleAsync()
+        {
+            var waited = Stopwatch.StartNew();
+            while (!takerSignal.WorkerIdle)
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the worker did not become idle");
+                await Task.Delay(5);
+            }
+        }
+
         for (var i = 0; i < 6; i++)
         {
+            await WhenIdleAsync();
             var job = await client.SubmitAsync(new JobRequest { Prompt = "a boat", Steps = 1, Width = 64, Height = 64, Seed = (ulong)i });
             Assert.Equal("succeeded", (await job.WaitAsync()).Status);
             var record = await store.Jobs.GetAsync("t-take", job.Id);
@@ -177,6 +190,7 @@ public sealed class JobNotificationTests(PostgresServer server)
         Assert.Equal(0, Volatile.Read(ref otherClaims));
 
         // A busy silo takes nothing: the next job is queued, announced, and claimed by the idle one.
+        await WhenIdleAsync();
         var busy = await client.SubmitAsync(new JobRequest { Prompt = "a long boat", Steps = 100, Width = 64, Height = 64, Seed = 7 });
         var queued = await client.SubmitAsync(new JobRequest { Prompt = "a boat", Steps = 1, Width = 64, Height = 64, Seed = 8 });
         Assert.Equal("succeeded", (await queued.WaitAsync()).Status);
