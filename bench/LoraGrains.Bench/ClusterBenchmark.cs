@@ -37,7 +37,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
 
     public string Description => "PostgreSQL loopback: submit→claim latency, claims/s, distributed Composite overhead, memory per session grain";
 
-    private static readonly string[] CaseKeys = ["latency", "throughput", "fanout", "memory"];
+    private static readonly string[] CaseKeys = ["latency", "throughput", "fanout", "fanout-tls", "memory"];
     private static readonly int[] Claimers = [1, 4, 16];
 
     public int Run(string[] args)
@@ -60,7 +60,13 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         {
             if (o.Selected("latency")) await LatencyAsync(o, postgres, data.FullName, report);
             if (o.Selected("throughput")) await ThroughputAsync(o, postgres, report);
-            if (o.Selected("fanout")) await FanOutAsync(o, postgres, data.FullName, report);
+            if (o.Selected("fanout")) await FanOutAsync(o, postgres, data.FullName, tls: null, report);
+            if (o.Selected("fanout-tls"))
+            {
+                using var certificates = TestCertificates.Create();
+                await FanOutAsync(o, postgres, data.FullName, certificates, report);
+            }
+
             if (o.Selected("memory")) await MemoryAsync(o, postgres, data.FullName, report);
         }
         finally
@@ -235,16 +241,17 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
     }
 
     // (c) One Composite step of two adapters, as the pipeline computes it (one UNet pass per adapter, both guidance
-    // branches, then the mean): locally, or with each pass evaluated by a peer silo's DenoiserGrain over a denoise link.
-    private static async Task FanOutAsync(BenchOptions o, PrivatePostgres postgres, string data, StringBuilder report)
+    // branches, then the mean): locally, or with each pass evaluated by a peer silo's DenoiserGrain over a denoise link
+    // (over TLS when given certificates: the peers' URLs are https and the coordinator trusts their CA).
+    private static async Task FanOutAsync(BenchOptions o, PrivatePostgres postgres, string data, TestCertificates? tls, StringBuilder report)
     {
         var steps = o.IterationsOr(20);
         var warmup = o.WarmupOr(10);
         var connection = await postgres.CreateSchemaAsync("bench", "Maximum Pool Size=50");
         Console.Error.WriteLine($"cluster fanout: coordinator + 2 peers, {steps} steps");
-        await using var coordinator = await Silo("coordinator", connection, data, runJobs: false, o.Threads);
-        await using var peer1 = await Silo("peer-1", connection, data, runJobs: false, o.Threads);
-        await using var peer2 = await Silo("peer-2", connection, data, runJobs: false, o.Threads);
+        await using var coordinator = await Silo("coordinator", connection, data, runJobs: false, o.Threads, tls);
+        await using var peer1 = await Silo("peer-1", connection, data, runJobs: false, o.Threads, tls);
+        await using var peer2 = await Silo("peer-2", connection, data, runJobs: false, o.Threads, tls);
         var store = coordinator.Services.GetRequiredService<ClusterStore>();
         await store.Tenants.CreateTenantAsync(new Tenant("bench", "bench", 1, 16, 1000));
         var key = (await store.Tenants.CreateApiKeyAsync("bench")).Secret;
@@ -265,7 +272,8 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         var model = coordinator.Services.GetRequiredService<ModelHost>().Model;
         coordinator.Services.GetRequiredService<AdapterResidency>().EnsureAttached(hashes);
         using var remote = new RemoteAdapterDenoiser(
-            placement, SiloSecret, SiloPeers.CallTimeout, coordinator.Services.GetRequiredService<SiloMetrics>(), NullLogger.Instance);
+            placement, SiloSecret, SiloPeers.CallTimeout, coordinator.Services.GetRequiredService<SiloMetrics>(), NullLogger.Instance,
+            coordinator.Services.GetRequiredService<SiloTls>());
         double[] scales = [0.9, 0.6];
 
         using var generator = new Generator(7UL);
@@ -320,7 +328,7 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
         // The warm-up steps come first; the timed ones are the last `steps`.
         var overhead = overheads.Skip(overheads.Count - steps).ToList();
         var added = criticalPath.Skip(criticalPath.Count - steps).ToList();
-        report.AppendLine("### Cluster: distributed Composite fan-out overhead per step");
+        report.AppendLine($"### Cluster: distributed Composite fan-out overhead per step{(tls is null ? string.Empty : ", denoise links over TLS")}");
         report.AppendLine();
         report.AppendLine($"Latents (2,4,64,64) float32 (both guidance branches of a 512×512 image), text states (2,77,{model.UNet.Config.CrossAttentionDim[0]}), " +
             $"2 adapters, tiny UNet; each distributed pass is one message on a denoise link (an HTTP/1.1 connection upgraded for the job; one calling thread per peer) to a peer silo's DenoiserGrain " +
@@ -400,10 +408,13 @@ internal sealed class ClusterBenchmark : IBenchmarkGroup
     private const string SiloSecret = "bench-cluster-secret";
 
     // A silo in this process with a peer URL, the benchmark's cluster secret and 1 s heartbeats.
-    private static Task<InProcessSilo> Silo(string siloId, string connection, string data, bool runJobs, int threads) =>
+    private static Task<InProcessSilo> Silo(string siloId, string connection, string data, bool runJobs, int threads, TestCertificates? tls = null) =>
         InProcessSilo.StartAsync(siloId, connection, data, o =>
         {
-            o.PeerUrls = $"http://127.0.0.1:{LoopbackPort.Free()}";
+            o.PeerUrls = $"{(tls is null ? "http" : "https")}://127.0.0.1:{LoopbackPort.Free()}";
+            o.CertificatePath = tls?.CertificatePath;
+            o.CertificateKeyPath = tls?.KeyPath;
+            o.PeerCertificateAuthorityPath = tls?.AuthorityPath;
             o.ClusterSecret = SiloSecret;
             o.RunJobs = runJobs;
             o.Threads = threads;

@@ -1,5 +1,5 @@
 using LoraGrains.Cluster.Runtime;
-using LoraGrains.Cluster.Tests.Infrastructure;
+using LoraGrains.Testing;
 
 namespace LoraGrains.Cluster.Tests;
 

@@ -1,6 +1,7 @@
 using LoraGrains.Client;
 using LoraGrains.Cluster.Storage;
 using LoraGrains.Cluster.Tenancy;
+using LoraGrains.Testing;
 
 namespace LoraGrains.Cluster.Tests.Infrastructure;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using LoraGrains.Cluster.Runtime;
+using LoraGrains.Testing;
 
 namespace LoraGrains.Cluster.Tests.Infrastructure;
 

@@ -9,6 +9,7 @@ using LoraGrains.Diffusion.Composition;
 using LoraGrains.Diffusion.Imaging;
 using LoraGrains.Diffusion.Lora;
 using LoraGrains.Diffusion.Pipeline;
+using LoraGrains.Testing;
 using LoraGrains.Torch;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;

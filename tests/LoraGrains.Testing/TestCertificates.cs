@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace LoraGrains.Cluster.Tests.Infrastructure;
+namespace LoraGrains.Testing;
 
 /// <summary>
 /// A private CA and a server certificate it signed for 127.0.0.1 and localhost, written as PEM files (the layout of
