@@ -18,6 +18,10 @@ namespace LoraGrains.Cluster.Queue;
 /// image can ask for.
 /// </para>
 /// <para>
+/// A silo whose worker is idle may take a job as it accepts it (<see cref="SubmitAndClaimIfIdleAsync"/>): under the
+/// same claim lock, and only when a claim would choose that job, so neither fairness nor the queue's order changes.
+/// </para>
+/// <para>
 /// A lease that has expired but has not yet been taken back by a sweep is still honoured: until the sweep
 /// re-queues the job no other silo can hold it, and the sweep and the owner's write are serialised on the row,
 /// so whichever comes first wins and the other changes nothing.

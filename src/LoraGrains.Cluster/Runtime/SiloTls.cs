@@ -10,7 +10,7 @@ namespace LoraGrains.Cluster.Runtime;
 /// </summary>
 public sealed class SiloTls : IDisposable
 {
-    private readonly X509Certificate2Collection _peerAuthorities = [];
+    private readonly X509Certificate2Collection _peerAuthorities;
 
     private SiloTls(X509Certificate2? certificate, X509Certificate2Collection peerAuthorities)
     {

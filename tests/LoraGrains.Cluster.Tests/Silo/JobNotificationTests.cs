@@ -16,7 +16,8 @@ namespace LoraGrains.Cluster.Tests.Silo;
 
 /// <summary>
 /// PostgreSQL wake-ups: the queue announces claimable jobs with NOTIFY and every silo's listener wakes its worker, so a
-/// job submitted anywhere is claimed at once. The silos here poll every 30 s: only a notification explains a fast claim.
+/// job submitted anywhere is claimed at once; a silo whose worker is idle takes the job it accepts without any. The
+/// silos here poll every 30 s: only a notification (or the hand-over) explains a fast claim.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class JobNotificationTests(PostgresServer server)
