@@ -44,8 +44,8 @@ public static class RequestBody
             ?? throw new HttpApiException(400, "the JSON body must be an object, not null", "body");
     }
 
-    /// <summary>The whole body, of media type <paramref name="contentType"/>; 413 past <paramref name="limit"/> bytes, 415 for another type.</summary>
-    public static async Task<ArraySegment<byte>> ReadAsync(HttpRequest request, int limit, string contentType, CancellationToken cancellationToken)
+    // The whole body, of media type `contentType`; 413 past `limit` bytes, 415 for another type.
+    private static async Task<ArraySegment<byte>> ReadAsync(HttpRequest request, int limit, string contentType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(contentType);

@@ -89,14 +89,7 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         var worker = await cluster.StartSiloAsync("coord-1");
         var peer = await cluster.StartSiloAsync("peer-2", "--no-jobs");
         var client = cluster.Client(worker, key);
-        var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
-        var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
-        var request = TwoAdapterJob(a.Hash, b.Hash, steps: 5, seed: 9);
-        var localJob = await (await client.SubmitAsync(request)).WaitAsync();
-        var spreadJob = await (await client.SubmitAsync(request with { DistributedComposite = true })).WaitAsync();
-        Assert.True(spreadJob.Status == "succeeded", $"{spreadJob}\n{cluster.Logs}");
-        Assert.Equal(request.Steps!.Value * 2, PassesOnPeers(worker));
-        AssertSameImage(await client.GetImageAsync(localJob.JobId), await client.GetImageAsync(spreadJob.JobId));
+        await RunLocallyAndAcrossSilosAsync(cluster, worker, client, await TwoAdapterJobAsync(client, steps: 5, seed: 9));
         Assert.NotNull(peer);
     }
 
@@ -108,10 +101,8 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         var worker = await cluster.StartSiloAsync("coord-s");
         var peer = await cluster.StartSiloAsync("peer-s", "--no-jobs");
         var client = cluster.Client(worker, key);
-        var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
-        var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
         // Enough steps that the peer stops with most of the job still to run.
-        var request = TwoAdapterJob(a.Hash, b.Hash, steps: 150, seed: 13);
+        var request = await TwoAdapterJobAsync(client, steps: 150, seed: 13);
         var localJob = await (await client.SubmitAsync(request)).WaitAsync();
         var spreadJob = await client.SubmitAsync(request with { DistributedComposite = true });
         await foreach (var progress in spreadJob.WatchAsync())
@@ -152,15 +143,8 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         }
 
         using var client = new LoraGrainsClient(new HttpClient(tls.TrustingHandler()) { BaseAddress = worker.Address }, key);
-        var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
-        var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
-        var job = TwoAdapterJob(a.Hash, b.Hash, steps: 4, seed: 21);
-        var localJob = await (await client.SubmitAsync(job)).WaitAsync();
-        var spreadJob = await (await client.SubmitAsync(job with { DistributedComposite = true })).WaitAsync();
-        Assert.True(spreadJob.Status == "succeeded", $"{spreadJob}\n{cluster.Logs}");
-        Assert.Equal(job.Steps!.Value * 2, PassesOnPeers(worker));
-        var localImage = await client.GetImageAsync(localJob.JobId);
-        AssertSameImage(localImage, await client.GetImageAsync(spreadJob.JobId));
+        var job = await TwoAdapterJobAsync(client, steps: 4, seed: 21);
+        var localImage = await RunLocallyAndAcrossSilosAsync(cluster, worker, client, job);
 
         // A coordinator that does not trust the peers' CA gives them up at the handshake: every pass runs locally and the
         // image is the same. The first coordinator leaves, so that this one runs the job.
@@ -175,15 +159,34 @@ public sealed class CompositeAcrossSilosTests(PostgresServer server)
         AssertSameImage(localImage, await waryClient.GetImageAsync(waryJob.JobId));
     }
 
-    private static JobRequest TwoAdapterJob(string a, string b, int steps, ulong seed) => new()
+    // Registers the two test adapters through the client; a Composite job of both.
+    private static async Task<JobRequest> TwoAdapterJobAsync(LoraGrainsClient client, int steps, ulong seed)
     {
-        Prompt = "masterpiece, a girl in a kimono",
-        Steps = steps,
-        Width = 64,
-        Height = 64,
-        Seed = seed,
-        Adapters = [new JobAdapter(a, 0.9), new JobAdapter(b, 0.6)],
-    };
+        var a = await client.RegisterAdapterAsync(TestAdapters.LoraA);
+        var b = await client.RegisterAdapterAsync(TestAdapters.LoraB);
+        return new JobRequest
+        {
+            Prompt = "masterpiece, a girl in a kimono",
+            Steps = steps,
+            Width = 64,
+            Height = 64,
+            Seed = seed,
+            Adapters = [new JobAdapter(a.Hash, 0.9), new JobAdapter(b.Hash, 0.6)],
+        };
+    }
+
+    // Runs the job locally, then across silos, both on `coordinator`: the distributed run succeeds with every pass on a
+    // peer and the same image. Returns the local image.
+    private static async Task<byte[]> RunLocallyAndAcrossSilosAsync(SiloCluster cluster, SiloProcess coordinator, LoraGrainsClient client, JobRequest request)
+    {
+        var localJob = await (await client.SubmitAsync(request)).WaitAsync();
+        var spreadJob = await (await client.SubmitAsync(request with { DistributedComposite = true })).WaitAsync();
+        Assert.True(spreadJob.Status == "succeeded", $"{spreadJob}\n{cluster.Logs}");
+        Assert.Equal(request.Steps!.Value * 2, PassesOnPeers(coordinator));
+        var localImage = await client.GetImageAsync(localJob.JobId);
+        AssertSameImage(localImage, await client.GetImageAsync(spreadJob.JobId));
+        return localImage;
+    }
 
     // The count CompositionGrain logs when a distributed job ends.
     private static int PassesOnPeers(SiloProcess worker) =>
